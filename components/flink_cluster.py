@@ -1,0 +1,95 @@
+"""FlinkCluster: one Flink cluster on one Kubernetes cluster — its service account (with the cloud role), the RBAC
+a native-mode JobManager needs (TaskManager pods, HA ConfigMaps), the FlinkDeployment and any FlinkSessionJobs."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from flinkplat.config.fleet import Placement
+from flinkplat.flink import deployment as manifests
+from flinkplat.flink.scaling import decide
+
+TYPE = "flinkplatform:flink:FlinkCluster"
+
+
+class FlinkCluster(pulumi.ComponentResource):
+    deployment: k8s.apiextensions.CustomResource
+    session_jobs: list[k8s.apiextensions.CustomResource]
+
+    def __init__(
+        self,
+        placement: Placement,
+        *,
+        bucket: str,
+        is_prod: bool,
+        role_arn: Optional[pulumi.Input[str]],
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        name = placement.key
+        super().__init__(TYPE, name, {}, opts)
+        cluster = placement.cluster
+        child = pulumi.ResourceOptions(parent=self)
+        labels = manifests.labels(placement)
+        sa_name = manifests.service_account_name(placement)
+        annotations: dict[str, Any] = {}
+        if role_arn is not None and placement.kube.oidc_provider_arn:
+            annotations["eks.amazonaws.com/role-arn"] = role_arn
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}/sa",
+            metadata={"name": sa_name, "namespace": placement.namespace, "labels": labels, "annotations": annotations},
+            opts=child,
+        )
+        # Native mode: the JobManager creates TaskManager pods and, with HA, leader/metadata ConfigMaps.
+        self.role = k8s.rbac.v1.Role(
+            f"{name}/role",
+            metadata={"name": sa_name, "namespace": placement.namespace, "labels": labels},
+            rules=[
+                {"apiGroups": [""], "resources": ["configmaps"],
+                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "create", "delete"]},
+                {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["apps"], "resources": ["deployments/finalizers"], "verbs": ["update"]},
+            ],
+            opts=child,
+        )
+        self.role_binding = k8s.rbac.v1.RoleBinding(
+            f"{name}/rolebinding",
+            metadata={"name": sa_name, "namespace": placement.namespace, "labels": labels},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": sa_name},
+            subjects=[{"kind": "ServiceAccount", "name": sa_name, "namespace": placement.namespace}],
+            opts=child,
+        )
+        manifest = manifests.flink_deployment(placement, bucket, is_prod)
+        decision = decide(cluster)
+        protect = cluster.protect if cluster.protect is not None else is_prod
+        self.deployment = k8s.apiextensions.CustomResource(
+            f"{name}/deployment",
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=protect,
+                # Never delete-before-create a stateful job; and never fight the scaler over what it owns.
+                delete_before_replace=False,
+                ignore_changes=list(decision.ignore_changes),
+                depends_on=[self.service_account, self.role_binding],
+            ),
+        )
+        self.session_jobs = []
+        for job_manifest in manifests.flink_session_jobs(placement):
+            self.session_jobs.append(k8s.apiextensions.CustomResource(
+                f"{placement.kube.name}/{placement.namespace}/{job_manifest['metadata']['name']}",
+                api_version=job_manifest["apiVersion"],
+                kind=job_manifest["kind"],
+                metadata=job_manifest["metadata"],
+                spec=job_manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[self.deployment]),
+            ))
+        self.rest_endpoint = f"http://{cluster.name}-rest.{placement.namespace}.svc:8081"
+        self.register_outputs({"restEndpoint": self.rest_endpoint})

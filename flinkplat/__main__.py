@@ -1,0 +1,3 @@
+from flinkplat.cli import main
+
+raise SystemExit(main())

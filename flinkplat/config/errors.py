@@ -1,0 +1,109 @@
+"""Configuration errors that name the stack, the key path and the fix — never a traceback."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+PROJECT = "flink-platform"
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # e.g. "flink-platform:clusters[0].taskManager.cpu"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """One or more problems in a stack's configuration. `str()` is the full, readable report."""
+
+    def __init__(self, stack: str, problems: Iterable[Problem]):
+        self.stack = stack
+        self.problems = list(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        head = f"stack '{self.stack}': invalid configuration ({count} problem{'s' if count != 1 else ''})"
+        return "\n".join([head, *(f"  - {problem}" for problem in self.problems)])
+
+
+def key_path(loc: Iterable[Any]) -> str:
+    """('clusters', 0, 'taskManager', 'cpu') -> 'flink-platform:clusters[0].taskManager.cpu'."""
+    out = f"{PROJECT}:"
+    first = True
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("" if first else ".") + str(part)
+        first = False
+    return out
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the last element of `loc` (None if not a model)."""
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part or n == part), None)
+        if field is None:
+            return None
+        model = _first_model(field.annotation)
+    return model
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def allowed_keys(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    candidates = list(candidates)
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    if not close:
+        lower = {c.lower(): c for c in candidates}
+        close = [lower[word.lower()]] if word.lower() in lower else []
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def problems_from_validation(error: ValidationError, root: type[BaseModel], prefix: tuple[Any, ...] = ()) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = tuple(part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-")))
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            owner = _model_at(root, loc[:-1])
+            allowed = allowed_keys(owner) if owner else []
+            hint = did_you_mean(str(loc[-1]), allowed)
+            message = f"unknown key '{loc[-1]}'; {hint}allowed keys: {', '.join(allowed)}"
+        elif kind == "missing":
+            message = "required value is missing; set it in the stack file"
+        elif kind == "literal_error":
+            expected = item.get("ctx", {}).get("expected", "")
+            message = f"'{item.get('input')}' is not allowed; use one of {expected}"
+            hint = did_you_mean(str(item.get("input")), [e.strip(" '") for e in expected.replace(" or ", ",").split(",")])
+            if hint:
+                message = f"'{item.get('input')}' is not allowed; {hint}allowed: {expected}"
+        elif kind == "value_error":
+            message = str(item["msg"]).removeprefix("Value error, ")
+        else:
+            message = f"{item['msg']} (got {item.get('input')!r})"
+        problems.append(Problem(key_path(prefix + loc), message))
+    return problems

@@ -1,0 +1,188 @@
+"""The offline plan: run the real Pulumi program (`__main__.py`) for a stack on the Pulumi SDK's mock runtime — no
+Pulumi CLI, no cloud, no cluster — and record every resource with its inputs, provider and options."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flinkplat.config.load import SECRET_PLACEHOLDER, LoadedStack, load_stack, read_stack_file
+
+PROJECT = "flink-platform"
+ACCOUNT_ID = "111122223333"  # the fake account the mocks report for computed ARNs
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str  # Pulumi type token, e.g. kubernetes:flink.apache.org/v1beta1:FlinkDeployment
+    name: str  # logical name
+    provider: str | None  # which cluster/region it goes to: "kubernetes:use1-main", "aws:us-east-1"
+    parent: str | None  # parent URN
+    custom: bool
+    inputs: dict[str, Any]  # plain JSON; for Kubernetes objects the full manifest
+    options: dict[str, Any] = field(default_factory=dict)  # protect, ignoreChanges, retainOnDelete, dependsOn
+
+    @property
+    def is_kubernetes_object(self) -> bool:
+        return self.custom and self.type.startswith("kubernetes:") and not self.type.startswith("kubernetes:helm")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "provider": self.provider, "inputs": self.inputs,
+                "urn": self.urn, "parent": self.parent, "options": self.options}
+
+
+@dataclass
+class Plan:
+    stack: str
+    loaded: LoadedStack
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def custom_resources(self) -> list[PlannedResource]:
+        return sorted((r for r in self.resources if r.custom and not r.type.startswith("pulumi:providers:")),
+                      key=lambda r: (r.provider or "", r.urn))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "resources": [r.to_json() for r in self.custom_resources],
+            "violations": self.violations,
+            "waivers": self.waivers,
+            "outputs": self.outputs,
+        }
+
+
+def project_root() -> Path:
+    """The directory with Pulumi.yaml: the current directory or one above it, else this checkout."""
+    for candidate in [Path.cwd(), *Path.cwd().parents]:
+        if (candidate / "Pulumi.yaml").exists() and (candidate / "__main__.py").exists():
+            return candidate
+    return Path(__file__).resolve().parents[2]
+
+
+def _plain(value: Any) -> Any:
+    """Mock inputs as JSON: drop Pulumi's unknown/secret wrappers and resource references."""
+    if isinstance(value, dict):
+        if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":  # secret sig
+            return SECRET_PLACEHOLDER
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _computed_state(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs a real provider would compute that the program reads (ARNs, ids)."""
+    state = dict(inputs)
+    if type_ == "aws:iam/role:Role":
+        state["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:role/{inputs.get('name', name)}"
+    elif type_ == "aws:s3/bucket:Bucket":
+        state["arn"] = f"arn:aws:s3:::{inputs.get('bucket', name)}"
+        state.setdefault("bucket", inputs.get("bucket", name))
+    return state
+
+
+def _provider_label(provider_name: str) -> str:
+    for prefix, kind in (("k8s-", "kubernetes"), ("aws-", "aws")):
+        if provider_name.startswith(prefix):
+            return f"{kind}:{provider_name[len(prefix):]}"
+    return provider_name
+
+
+def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[str],
+                root: Path | None = None) -> tuple[list[PlannedResource], dict[str, Any]]:
+    """Run __main__.py under mocks with the stack's config; return (resources, stack outputs)."""
+    import pulumi
+    from pulumi.runtime import mocks as pmocks
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.settings import SETTINGS
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+    from pulumi.runtime import rpc
+    from pulumi.runtime.settings import ROOT
+
+    root = root or project_root()
+    recorded: dict[str, PlannedResource] = {}
+    provider_labels: dict[str, str] = {}
+    outputs: dict[str, Any] = {}
+
+    class Mocks(pmocks.Mocks):
+        def new_resource(self, args: pmocks.MockResourceArgs):
+            return f"{args.name}-id", _computed_state(args.typ, args.name, args.inputs)
+
+        def call(self, args: pmocks.MockCallArgs):
+            return {}
+
+    class RecordingMonitor(pmocks.MockMonitor):
+        def RegisterResource(self, request):
+            response = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                return response
+            urn = response.urn
+            if request.type.startswith("pulumi:providers:"):
+                provider_labels[f"{urn}::{request.name}-id"] = _provider_label(request.name)
+            inputs = _plain(rpc.deserialize_properties(request.object, keep_unknowns=True) or {})
+            options = {
+                "protect": bool(request.protect),
+                "retainOnDelete": bool(request.retainOnDelete),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "ignoreChanges": list(request.ignoreChanges),
+                "dependsOn": sorted(set(request.dependencies)),
+            }
+            recorded[urn] = PlannedResource(
+                urn=urn, type=request.type, name=request.name,
+                provider=provider_labels.get(request.provider) if request.provider else None,
+                parent=request.parent or None, custom=bool(request.custom), inputs=inputs, options=options)
+            return response
+
+    monitor = RecordingMonitor(Mocks())
+    ROOT.set(None)  # a fresh root Stack per plan (several plans may run in one process)
+    pmocks.set_mocks(Mocks(), project=PROJECT, stack=loaded.stack, preview=False, monitor=monitor)
+    config_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    set_all_config(config_strings, sorted(secret_keys))
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    sys.path.insert(0, str(root))
+    try:
+        def program() -> None:
+            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+        _sync_await(run_pulumi_func(program))
+        stack_outputs = getattr(ROOT.get(), "outputs", {}) or {}
+        resolved = _sync_await(pulumi.Output.from_input(stack_outputs).future(with_unknowns=True))
+        outputs.update(_plain(resolved or {}))
+    finally:
+        sys.path.remove(str(root))
+    return list(recorded.values()), outputs
+
+
+def plan_stack(stack: str | None = None, stack_file: Path | None = None, root: Path | None = None,
+               with_policies: bool = True) -> Plan:
+    """Load and validate the stack file (raises ConfigError), run the program offline, run the policy pack."""
+    root = root or project_root()
+    path = stack_file or root / f"Pulumi.{stack}.yaml"
+    name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    values, secret_keys = read_stack_file(path, name)
+    loaded = load_stack(name, values, secret_keys)
+    resources, outputs = run_program(loaded, values, secret_keys, root)
+    plan = Plan(stack=name, loaded=loaded, resources=resources, outputs=outputs)
+    if with_policies:
+        try:
+            from flinkplat.plan.policies import evaluate
+        except ModuleNotFoundError as err:
+            if err.name != "flinkplat.plan.policies":
+                raise
+        else:
+            plan.violations, plan.waivers = evaluate(plan)
+    return plan

@@ -1,0 +1,49 @@
+"""Every version the platform deploys or tests against, pinned in one place.
+
+Python package pins live in pyproject.toml (pip cannot read them from here); everything else is here, and
+scripts read it with `python -m flinkplat.versions KEY`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# The Apache Flink Kubernetes Operator we deploy and whose CRDs/validator we check against.
+FLINK_OPERATOR_VERSION = "1.15.0"
+FLINK_OPERATOR_HELM_REPO = "https://downloads.apache.org/flink/flink-kubernetes-operator-1.15.0/"
+CERT_MANAGER_VERSION = "v1.19.1"
+KEDA_VERSION = "2.20.2"
+PROMETHEUS_OPERATOR_VERSION = "0.93.0"
+KUBE_PROMETHEUS_STACK_CHART_VERSION = "88.5.3"
+
+# Flink: the default version for new clusters and the images per supported version.
+DEFAULT_FLINK_VERSION = "1.20"
+FLINK_IMAGES = {
+    "1.19": "flink:1.19.3-scala_2.12-java17",
+    "1.20": "flink:1.20.3-scala_2.12-java17",
+    "2.0": "flink:2.0.1-scala_2.12-java17",
+    "2.1": "flink:2.1.1-scala_2.12-java17",
+    "2.2": "flink:2.2.0-scala_2.12-java17",
+}
+# Full patch version of each image, used for jar names such as flink-s3-fs-presto-<patch>.jar.
+FLINK_PATCH_VERSIONS = {minor: image.split(":")[1].split("-")[0] for minor, image in FLINK_IMAGES.items()}
+
+# Flink distributions whose own memory code (BashJavaUtils) is the oracle for our memory model tests.
+FLINK_ORACLE_VERSIONS = ("1.20.3", "2.2.0")
+
+# Kubernetes control plane used by the acceptance tests (a version EKS supports).
+KUBERNETES_VERSION = "1.33.13"
+ETCD_VERSION = "3.5.21"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in globals():
+        print("usage: python -m flinkplat.versions NAME", file=sys.stderr)
+        return 2
+    value = globals()[argv[0]]
+    print(" ".join(value) if isinstance(value, tuple) else value)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
