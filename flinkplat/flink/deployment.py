@@ -7,6 +7,7 @@ flinkConfiguration value is a string, as Flink reads it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +207,19 @@ def _job_spec(job, *, parallelism: int | None = None) -> dict[str, Any]:
     return spec
 
 
+WAIVERS_ANNOTATION = "flink-platform/waivers"
+ENVIRONMENT_LABEL = "flink-platform/environment"
+
+
+def annotations(placement: Placement) -> dict[str, str]:
+    """Waivers travel with the object so the policy pack honours them under `pulumi preview` too."""
+    waivers = placement.cluster.waivers
+    if not waivers:
+        return {}
+    return {WAIVERS_ANNOTATION: json.dumps([w.model_dump(mode="json", exclude_none=True) for w in waivers],
+                                           separators=(",", ":"))}
+
+
 def flink_deployment(placement: Placement, bucket: str, is_prod: bool) -> dict[str, Any]:
     cluster = placement.cluster
     decision = decide(cluster)
@@ -234,7 +248,9 @@ def flink_deployment(placement: Placement, bucket: str, is_prod: bool) -> dict[s
     return {
         "apiVersion": "flink.apache.org/v1beta1",
         "kind": "FlinkDeployment",
-        "metadata": {"name": cluster.name, "namespace": placement.namespace, "labels": labels(placement)},
+        "metadata": {"name": cluster.name, "namespace": placement.namespace,
+                     "labels": {**labels(placement), ENVIRONMENT_LABEL: "prod" if is_prod else "nonprod"},
+                     **({"annotations": annotations(placement)} if placement.cluster.waivers else {})},
         "spec": spec,
     }
 
