@@ -78,7 +78,7 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, (str, int, bool)) or value is None:
+    if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
 
@@ -126,6 +126,15 @@ def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[st
             return {}
 
     class RecordingMonitor(pmocks.MockMonitor):
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            # The engine qualifies a child's type with its parent's whole type chain (the SDK's mock keeps only
+            # the last link); real URNs matter here because rollouts target them and reviews diff by them.
+            if parent:
+                parent_type = parent.split("::")[2]
+                if parent_type != "pulumi:pulumi:Stack":
+                    type_ = f"{parent_type}${type_}"
+            return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             if request.type == "pulumi:pulumi:Stack":
