@@ -193,3 +193,10 @@ def test_pulumi_runtime_path_reads_the_same_config():
     assert load_from_pulumi_runtime().config == load_stack_file(ROOT / "Pulumi.prod.yaml").config
     set_all_config({}, [])
     assert settings is not None
+
+
+def test_configuration_reference_is_up_to_date():
+    from flinkplat.config.docs import render
+
+    assert (ROOT / "docs" / "configuration.md").read_text() == render(), \
+        "run: python -m flinkplat.config.docs > docs/configuration.md"
