@@ -31,7 +31,11 @@ class FlinkCluster(pulumi.ComponentResource):
         name = placement.key
         super().__init__(TYPE, name, {}, opts)
         cluster = placement.cluster
-        child = pulumi.ResourceOptions(parent=self)
+        # depends_on is not inherited by children: everything here waits for what the component waits for
+        # (namespace, operator and its CRDs/webhook), or a FlinkDeployment could race a brand-new cluster's operator.
+        incoming = (opts.depends_on if opts else None) or []
+        after = list(incoming) if isinstance(incoming, (list, tuple)) else [incoming]
+        child = pulumi.ResourceOptions(parent=self, depends_on=after)
         labels = manifests.labels(placement)
         sa_name = manifests.service_account_name(placement)
         annotations: dict[str, Any] = {}
@@ -78,7 +82,7 @@ class FlinkCluster(pulumi.ComponentResource):
                 # Never delete-before-create a stateful job; and never fight the scaler over what it owns.
                 delete_before_replace=False,
                 ignore_changes=list(decision.ignore_changes),
-                depends_on=[self.service_account, self.role_binding],
+                depends_on=[*after, self.service_account, self.role_binding],
             ),
         )
         self.session_jobs = []

@@ -1,8 +1,39 @@
-"""FlinkMonitoring (being built under issue 4)."""
+"""FlinkMonitoring: the PodMonitor, PrometheusRule and Grafana dashboard ConfigMap of one Flink cluster copy. The
+manifests come from `flinkplat/k8s/monitoring.py`; Prometheus Operator objects are CustomResources, the dashboard a
+typed ConfigMap."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
 import pulumi
+import pulumi_kubernetes as k8s
+
+from flinkplat.config.fleet import Placement
+from flinkplat.config.models import Monitoring
+from flinkplat.k8s import monitoring as build
+
+TYPE = "flinkplatform:monitoring:FlinkMonitoring"
+
+
+def _custom(name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(name, api_version=manifest["apiVersion"], kind=manifest["kind"],
+                                            metadata=manifest["metadata"], spec=manifest["spec"], opts=opts)
 
 
 class FlinkMonitoring(pulumi.ComponentResource):
-    def __init__(self, placement, monitoring, opts=None):
-        super().__init__("flinkplatform:monitoring:FlinkMonitoring", placement.key, {}, opts)
+    def __init__(self, placement: Placement, monitoring: Monitoring, opts: Optional[pulumi.ResourceOptions] = None):
+        name = placement.key
+        super().__init__(TYPE, name, {}, opts)
+        # Children wait for what the component waits for (the FlinkDeployment): depends_on is not inherited.
+        deps = opts.depends_on if opts else None
+        after = list(deps) if isinstance(deps, (list, tuple)) else ([deps] if deps is not None else [])
+        child = pulumi.ResourceOptions(parent=self, depends_on=after)
+        self.pod_monitor = _custom(f"{name}/podmonitor", build.pod_monitor(placement, monitoring), child)
+        self.prometheus_rule = _custom(f"{name}/prometheusrule", build.prometheus_rule(placement, monitoring), child)
+        self.dashboard = None
+        if monitoring.grafana_dashboards:
+            config_map = build.dashboard_config_map(placement, monitoring)
+            self.dashboard = k8s.core.v1.ConfigMap(f"{name}/dashboard", metadata=config_map["metadata"],
+                                                   data=config_map["data"], opts=child)
         self.register_outputs({})

@@ -37,14 +37,16 @@ class KubernetesClusterComponent(pulumi.ComponentResource):
                                          opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider})
         needs_keda = any(owner_of(p.cluster.autoscaling.mode) == "keda" for p in placements)
-        self.addons = ClusterAddons(kube, needs_keda=needs_keda, opts=child)
-        after_addons = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider},
-                                              depends_on=self.addons.ready)
+        # Team namespaces before the add-ons: the operator's Helm release creates its RBAC in the namespaces it watches.
         self.tenancies: dict[str, Tenancy] = {}
         for team in config.teams:
             team_placements = [p for p in placements if p.team.name == team.name]
             if team_placements:
-                self.tenancies[team.name] = Tenancy(region, kube, team, team_placements, config, opts=after_addons)
+                self.tenancies[team.name] = Tenancy(region, kube, team, team_placements, config, opts=child)
+        self.addons = ClusterAddons(kube, needs_keda=needs_keda, opts=child,
+                                    watch_namespaces=sorted({p.namespace for p in placements}),
+                                    monitoring=config.monitoring,
+                                    after=[tenancy.namespace for tenancy in self.tenancies.values()])
         self.flink_clusters: dict[str, FlinkCluster] = {}
         for placement in placements:
             tenancy = self.tenancies[placement.team.name]

@@ -15,6 +15,11 @@ CERT_MANAGER_VERSION = "v1.19.1"
 KEDA_VERSION = "2.20.2"
 PROMETHEUS_OPERATOR_VERSION = "0.93.0"
 KUBE_PROMETHEUS_STACK_CHART_VERSION = "88.5.3"
+# Helm repositories of the per-cluster add-ons (components/addons.py); chart versions are the pins above
+# (cert-manager's chart version is its app version with the leading v; KEDA's chart version equals its app version).
+CERT_MANAGER_HELM_REPO = "https://charts.jetstack.io"
+KEDA_HELM_REPO = "https://kedacore.github.io/charts"
+PROMETHEUS_COMMUNITY_HELM_REPO = "https://prometheus-community.github.io/helm-charts"
 
 # Flink: the default version for new clusters and the images per supported version.
 DEFAULT_FLINK_VERSION = "1.20"

@@ -72,11 +72,11 @@ def check_references(config: StackConfig, secrets: Mapping[str, str]) -> list[Pr
             if kube not in kube_names:
                 hint = did_you_mean(kube, kube_names)
                 problems.append(Problem(key_path(loc + ("placement", "clusters", p)),
-                                        f"Kubernetes cluster '{kube}' is not in the fleet; {hint}clusters: {', '.join(kube_names)}"))
+                                        f"Kubernetes cluster '{kube}' is not in the fleet; {hint}clusters: {', '.join(dict.fromkeys(kube_names))}"))
         targets = [(region, kube) for region, kube in kube_clusters(config) if _matches(cluster, region, kube)]
         if not targets:
             problems.append(Problem(key_path(loc + ("placement",)),
-                                    "this Flink cluster is placed nowhere: no Kubernetes cluster matches its placement; "
+                                    f"Flink cluster '{cluster.name}' is placed nowhere: no Kubernetes cluster matches its placement; "
                                     "widen placement.regions / placement.clusters / placement.clusterLabels"))
         target_regions = {region.name for region, _ in targets}
         target_kubes = {kube.name for _, kube in targets}
@@ -87,14 +87,14 @@ def check_references(config: StackConfig, secrets: Mapping[str, str]) -> list[Pr
                 problems.append(Problem(key_path(oloc + ("region",)),
                                         f"override for region '{override.region}', "
                                         + ("where this Flink cluster is not placed" if known else
-                                           f"which is not in the fleet; {did_you_mean(override.region, region_names)}")
+                                           "which is not in the fleet" + (f" ({hint.strip()})" if (hint := did_you_mean(override.region, region_names)) else ""))
                                         + f"; it runs in: {', '.join(sorted(target_regions)) or 'nowhere'}"))
             if override.cluster is not None and override.cluster not in target_kubes:
                 known = override.cluster in kube_names
                 problems.append(Problem(key_path(oloc + ("cluster",)),
                                         f"override for Kubernetes cluster '{override.cluster}', "
                                         + ("where this Flink cluster is not placed" if known else
-                                           f"which does not exist; {did_you_mean(override.cluster, kube_names)}")
+                                           "which does not exist" + (f" ({hint.strip()})" if (hint := did_you_mean(override.cluster, kube_names)) else ""))
                                         + f"; it runs on: {', '.join(sorted(target_kubes)) or 'nowhere'}"))
             unknown_jobs = set(override.jobs) - {job.name for job in cluster.jobs}
             for name in sorted(unknown_jobs):
@@ -111,4 +111,9 @@ def check_references(config: StackConfig, secrets: Mapping[str, str]) -> list[Pr
                 problem = Problem(key_path(loc + path), message + suffix)
                 if problem not in problems:
                     problems.append(problem)
+    if not problems:  # the namespace's NetworkPolicies must let every placed cluster work (flinkplat/k8s/tenancy.py)
+        from flinkplat.config.fleet import resolve
+        from flinkplat.k8s.tenancy import refusals as tenancy_refusals
+
+        problems += [Problem(key_path(path), message) for path, message in tenancy_refusals(config, resolve(config))]
     return problems

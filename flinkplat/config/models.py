@@ -93,6 +93,8 @@ def _flink_name(value: str) -> str:
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 FlinkName = Annotated[str, AfterValidator(_flink_name)]
+# Keys the operator sets itself and its DefaultValidator rejects ("Forbidden Flink config key").
+_OPERATOR_OWNED_KEYS = ("kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id")
 FlinkVersion = Literal["1.19", "1.20", "2.0", "2.1", "2.2"]
 Environment = Literal["dev", "staging", "prod"]
 
@@ -151,6 +153,16 @@ class KubernetesCluster(Model):
     """Namespace of the Flink operator (allowed to reach JobManager REST). Default: flink-operator."""
     addons: Addons = Addons()
     """Add-ons to install on this cluster. Default: operator and cert-manager only."""
+
+    @field_validator("wave", mode="before")
+    @classmethod
+    def _wave_number(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"unknown wave {value!r}: a wave is a whole number, 0 or more (0 is the canary, "
+                             "rolled out first; higher waves follow in order), e.g. wave: 1")
+        return value
 
     @model_validator(mode="after")
     def _one_way_to_connect(self) -> "KubernetesCluster":
@@ -290,6 +302,10 @@ class HostNetwork(Model):
     """Tolerations for the dedicated pool's taints."""
     compensating_control: str | None = None
     """What restricts traffic instead of NetworkPolicy (e.g. 'node security group sg-0abc'). Required in prod."""
+    node_cidrs: list[str] = []
+    """CIDRs of the dedicated pool's nodes. hostNetwork TaskManagers talk to their JobManager from node IPs, which
+    pod selectors never match: the JobManager's NetworkPolicies allow these CIDRs (RPC 6123, blob 6124 in, the
+    TaskManager RPC port out). Required: without it the TaskManagers cannot register."""
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> "HostNetwork":
@@ -538,6 +554,9 @@ class FlinkCluster(Model):
         for key, item in value.items():
             if isinstance(item, (dict, list)):
                 raise ValueError(f"flinkConfiguration.{key}: write Flink options flat, with a scalar value")
+            if key in _OPERATOR_OWNED_KEYS:
+                raise ValueError(f"flinkConfiguration.{key} is set by the Flink operator itself and its validator "
+                                 "rejects it; remove it (the operator derives it from the resource's name/namespace)")
         return value
 
     @model_validator(mode="after")

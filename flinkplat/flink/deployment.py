@@ -211,13 +211,27 @@ WAIVERS_ANNOTATION = "flink-platform/waivers"
 ENVIRONMENT_LABEL = "flink-platform/environment"
 
 
+KAFKA_ANNOTATION = "flink-platform/kafka-source"
+CONTROL_ANNOTATION = "flink-platform/compensating-control"
+
+
 def annotations(placement: Placement) -> dict[str, str]:
-    """Waivers travel with the object so the policy pack honours them under `pulumi preview` too."""
-    waivers = placement.cluster.waivers
-    if not waivers:
-        return {}
-    return {WAIVERS_ANNOTATION: json.dumps([w.model_dump(mode="json", exclude_none=True) for w in waivers],
-                                           separators=(",", ":"))}
+    """What the policy pack needs beyond the spec travels with the object, so `pulumi preview` sees it too:
+    waivers, the Kafka source (partitions vs readers) and a hostNetwork cluster's compensating control."""
+    cluster = placement.cluster
+    out: dict[str, str] = {}
+    if cluster.waivers:
+        out[WAIVERS_ANNOTATION] = json.dumps([w.model_dump(mode="json", exclude_none=True) for w in cluster.waivers],
+                                             separators=(",", ":"))
+    if cluster.kafka is not None and cluster.job is not None:
+        source = {"topic": cluster.kafka.topic, "partitions": cluster.kafka.partitions}
+        if cluster.job.source_parallelism is not None:
+            source["sourceParallelism"] = cluster.job.source_parallelism
+        out[KAFKA_ANNOTATION] = json.dumps(source, separators=(",", ":"))
+    host_network = cluster.task_manager.host_network
+    if host_network is not None and host_network.compensating_control:
+        out[CONTROL_ANNOTATION] = host_network.compensating_control
+    return out
 
 
 def flink_deployment(placement: Placement, bucket: str, is_prod: bool) -> dict[str, Any]:
@@ -250,7 +264,7 @@ def flink_deployment(placement: Placement, bucket: str, is_prod: bool) -> dict[s
         "kind": "FlinkDeployment",
         "metadata": {"name": cluster.name, "namespace": placement.namespace,
                      "labels": {**labels(placement), ENVIRONMENT_LABEL: "prod" if is_prod else "nonprod"},
-                     **({"annotations": annotations(placement)} if placement.cluster.waivers else {})},
+                     **({"annotations": annotations(placement)} if annotations(placement) else {})},
         "spec": spec,
     }
 

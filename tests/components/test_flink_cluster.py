@@ -178,3 +178,13 @@ def test_resources_are_parented_like_the_fleet(prod_plan):
     assert deployment["parent"].endswith(
         "flinkplatform:fleet:Platform$flinkplatform:fleet:Region$flinkplatform:fleet:KubernetesCluster"
         "$flinkplatform:flink:FlinkCluster::euw1-main/flink-logistics/warehouse")
+
+
+def test_flink_resources_wait_for_the_namespace_and_the_operator(prod_plan):
+    """depends_on is not inherited by children: the FlinkDeployment itself must wait for the operator release."""
+    for resource in resources_of(prod_plan, "FlinkDeployment"):
+        kube = resource["provider"].split(":", 1)[1]
+        deps = resource["options"]["dependsOn"]
+        assert any("kubernetes:helm.sh/v3:Release::" + kube + "/flink-operator" in d
+                   for d in deps), (resource["name"], deps)
+        assert any("kubernetes:core/v1:Namespace::" in d for d in deps), resource["name"]

@@ -200,3 +200,12 @@ def test_configuration_reference_is_up_to_date():
 
     assert (ROOT / "docs" / "configuration.md").read_text() == render(), \
         "run: python -m flinkplat.config.docs > docs/configuration.md"
+
+
+def test_operator_owned_flink_keys_are_refused(prod):
+    _cluster(prod, "warehouse").setdefault("flinkConfiguration", {})["kubernetes.cluster-id"] = "wh"
+    assert _problems(prod) == [
+        "flink-platform:clusters[0].flinkConfiguration: flinkConfiguration.kubernetes.cluster-id is set by the Flink "
+        "operator itself and its validator rejects it; remove it (the operator derives it from the resource's "
+        "name/namespace)"
+    ]

@@ -1,0 +1,305 @@
+"""Monitoring of one Flink cluster copy: a PodMonitor (JobManager and TaskManager pods — native TaskManagers have no
+Service), a PrometheusRule written on Flink's real Prometheus metric names (FACTS §4.2) and a Grafana dashboard
+ConfigMap for the Grafana sidecar.
+
+Metric names: `flink_` + scope + metric, joined by `_`; counters are exported as gauges without `_total`. The
+PodMonitor copies the pod label `app.kubernetes.io/name` into the series label `flink_cluster`, so every alert and
+panel selects one cluster copy with `{namespace="<ns>", flink_cluster="<name>"}`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from typing import Any
+
+from flinkplat.config.fleet import Placement
+from flinkplat.config.models import Monitoring
+from flinkplat.flink.deployment import METRICS_PORT_NAME, labels as flink_labels
+from flinkplat.k8s.tenancy import COMPONENT_LABEL, NAME_LABEL
+
+CLUSTER_LABEL = "flink_cluster"
+DASHBOARD_LABEL = "grafana_dashboard"
+CHECKPOINT_TIMEOUT_KEY = "execution.checkpointing.timeout"
+CHECKPOINT_INTERVAL_KEY = "execution.checkpointing.interval"
+CHECKPOINT_TIMEOUT_RATIO = 0.8  # alert when the last checkpoint took 80 % of the configured timeout
+BACKPRESSURE_MS_PER_S = 500  # backPressuredTimeMsPerSecond is 0–1000: half of every second back-pressured
+HEAP_RATIO = 0.9
+DEFAULT_BACKLOG_RECORDS = 100_000  # pendingRecords alert threshold without kafka-lag autoscaling
+
+# Every Flink metric this module queries. Each is a real name of Flink's Prometheus reporter (FACTS §4.2 and the
+# Flink metrics reference): tests fail if a query uses anything else.
+FLINK_METRICS = (
+    "flink_jobmanager_job_numRestarts",
+    "flink_jobmanager_job_runningTime",
+    "flink_jobmanager_job_numberOfFailedCheckpoints",
+    "flink_jobmanager_job_numberOfCompletedCheckpoints",
+    "flink_jobmanager_job_lastCheckpointDuration",
+    "flink_jobmanager_job_lastCheckpointSize",
+    "flink_taskmanager_job_task_backPressuredTimeMsPerSecond",
+    "flink_taskmanager_job_task_busyTimeMsPerSecond",
+    "flink_taskmanager_job_task_numRecordsInPerSecond",
+    "flink_taskmanager_job_task_numRecordsOutPerSecond",
+    "flink_taskmanager_job_task_operator_pendingRecords",
+    "flink_taskmanager_Status_JVM_Memory_Heap_Used",
+    "flink_taskmanager_Status_JVM_Memory_Heap_Max",
+    "flink_taskmanager_Status_JVM_CPU_Load",
+)
+# cAdvisor/kubelet series for container CPU and memory per TaskManager pod.
+CONTAINER_METRICS = ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes")
+
+_UNITS_MS = {"ms": 1, "milli": 1, "millis": 1, "millisecond": 1, "milliseconds": 1, "s": 1000, "sec": 1000,
+             "secs": 1000, "second": 1000, "seconds": 1000, "m": 60_000, "min": 60_000, "minute": 60_000,
+             "minutes": 60_000, "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000, "d": 86_400_000,
+             "day": 86_400_000, "days": 86_400_000}
+_FLINK_DURATION = re.compile(r"^\s*(\d+)\s*([a-z]*)\s*$")
+
+
+def flink_duration_ms(value: Any) -> int | None:
+    """Milliseconds of a Flink Duration option (`10 min`, `600s`, `600000` = ms); None if Flink could not read it."""
+    match = _FLINK_DURATION.match(str(value).lower())
+    if not match or match.group(2) not in _UNITS_MS and match.group(2) != "":
+        return None
+    return int(match.group(1)) * _UNITS_MS.get(match.group(2), 1)
+
+
+def _effective_ms(placement: Placement, key: str, modelled: str) -> int:
+    """The value Flink runs with: a flinkConfiguration override wins over the typed checkpointing setting."""
+    override = placement.cluster.flink_configuration.get(key)
+    parsed = flink_duration_ms(override) if override is not None else None
+    return parsed if parsed is not None else flink_duration_ms(modelled)
+
+
+def checkpoint_timeout_ms(placement: Placement) -> int:
+    return _effective_ms(placement, CHECKPOINT_TIMEOUT_KEY, placement.cluster.checkpointing.timeout)
+
+
+def checkpoint_interval_ms(placement: Placement) -> int:
+    return _effective_ms(placement, CHECKPOINT_INTERVAL_KEY, placement.cluster.checkpointing.interval)
+
+
+def _prom_duration(ms: int) -> str:
+    minutes = math.ceil(ms / 60_000)
+    return f"{minutes}m"
+
+
+def selector(placement: Placement) -> str:
+    return f'namespace="{placement.namespace}", {CLUSTER_LABEL}="{placement.cluster.name}"'
+
+
+def object_name(placement: Placement) -> str:
+    return f"{placement.cluster.name}-flink"
+
+
+def _metadata(placement: Placement, monitoring: Monitoring, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"name": object_name(placement), "namespace": placement.namespace,
+            "labels": {**flink_labels(placement), **monitoring.selector_labels, **(extra or {})}}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PodMonitor
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def pod_monitor(placement: Placement, monitoring: Monitoring) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": _metadata(placement, monitoring),
+        "spec": {
+            # JobManager and TaskManager pods of this cluster (native TaskManagers have no Service to select).
+            "selector": {
+                "matchLabels": {NAME_LABEL: placement.cluster.name},
+                "matchExpressions": [{"key": COMPONENT_LABEL, "operator": "In",
+                                      "values": ["jobmanager", "taskmanager"]}],
+            },
+            "namespaceSelector": {"matchNames": [placement.namespace]},
+            "podMetricsEndpoints": [{
+                "port": METRICS_PORT_NAME,  # the named container port of flink-main-container
+                "path": "/metrics",
+                "interval": "30s",
+                "relabelings": [
+                    {"action": "replace", "sourceLabels": [f"__meta_kubernetes_pod_label_{_label_name(NAME_LABEL)}"],
+                     "targetLabel": CLUSTER_LABEL},
+                    {"action": "replace", "sourceLabels": [f"__meta_kubernetes_pod_label_{COMPONENT_LABEL}"],
+                     "targetLabel": "component"},
+                ],
+            }],
+        },
+    }
+
+
+def _label_name(label: str) -> str:
+    """Prometheus' sanitised form of a Kubernetes label name (`app.kubernetes.io/name` -> `app_kubernetes_io_name`)."""
+    return re.sub(r"[^a-zA-Z0-9_]", "_", label)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PrometheusRule
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def backlog_threshold(placement: Placement) -> int:
+    """Kafka-lag autoscaling: the lag at which even maxReplicas TaskManagers are over target; else a fixed backlog."""
+    scaling = placement.cluster.autoscaling
+    if scaling.mode == "kafka-lag":
+        return scaling.lag_threshold * scaling.max_replicas
+    return DEFAULT_BACKLOG_RECORDS
+
+
+def alert_rules(placement: Placement) -> list[dict[str, Any]]:
+    s = selector(placement)
+    job = "namespace, flink_cluster, job_name"
+    timeout_ms = checkpoint_timeout_ms(placement)
+    near_timeout_ms = int(timeout_ms * CHECKPOINT_TIMEOUT_RATIO)
+    # A window that always spans several checkpoint intervals, so one slow interval does not fire the alert.
+    completed_window = _prom_duration(max(15 * 60_000, 3 * checkpoint_interval_ms(placement)))
+    backlog = backlog_threshold(placement)
+    pending = f"sum by ({job}) (flink_taskmanager_job_task_operator_pendingRecords{{{s}}})"
+    labels = {"team": placement.team.name, CLUSTER_LABEL: placement.cluster.name}
+    where = f"{placement.cluster.name} in {placement.namespace} on {placement.kube.name}"
+
+    def rule(name: str, expr: str, severity: str, summary: str, description: str, for_: str | None = None):
+        out: dict[str, Any] = {"alert": name, "expr": expr}
+        if for_:
+            out["for"] = for_
+        out["labels"] = {**labels, "severity": severity}
+        out["annotations"] = {"summary": summary, "description": description}
+        return out
+
+    return [
+        rule("FlinkJobRestarting", f"increase(flink_jobmanager_job_numRestarts{{{s}}}[10m]) > 0", "warning",
+             f"Flink job {{{{ $labels.job_name }}}} of {where} restarted",
+             "numRestarts increased by {{ $value }} in 10 minutes; check the JobManager log for the failure cause."),
+        rule("FlinkJobNotRunning", f"max by ({job}) (flink_jobmanager_job_runningTime{{{s}}}) == 0", "critical",
+             f"Flink job {{{{ $labels.job_name }}}} of {where} is not running",
+             "runningTime has been 0 for 5 minutes: the job is restarting, failing or suspended.", "5m"),
+        rule("FlinkCheckpointsFailing",
+             f"increase(flink_jobmanager_job_numberOfFailedCheckpoints{{{s}}}[15m]) > 0", "warning",
+             f"Checkpoints of {where} fail",
+             "{{ $value }} checkpoints failed in 15 minutes (numberOfFailedCheckpoints is cumulative)."),
+        rule("FlinkCheckpointsNotCompleting",
+             f"increase(flink_jobmanager_job_numberOfCompletedCheckpoints{{{s}}}[{completed_window}]) == 0",
+             "critical", f"No checkpoint of {where} completed in {completed_window}",
+             "Without completed checkpoints a restart loses progress and Kafka offsets are not committed.", "5m"),
+        rule("FlinkCheckpointDurationNearTimeout",
+             f"max by ({job}) (flink_jobmanager_job_lastCheckpointDuration{{{s}}}) > {near_timeout_ms}", "warning",
+             f"Checkpoints of {where} approach the timeout",
+             f"The last checkpoint took {{{{ $value }}}} ms; the configured timeout is {timeout_ms} ms "
+             f"({CHECKPOINT_TIMEOUT_KEY}). Check backpressure and state size.", "5m"),
+        rule("FlinkBackpressure",
+             f"max by ({job}, task_name) (avg_over_time("
+             f"flink_taskmanager_job_task_backPressuredTimeMsPerSecond{{{s}}}[5m])) > {BACKPRESSURE_MS_PER_S}",
+             "warning", f"Task {{{{ $labels.task_name }}}} of {where} is back-pressured",
+             "More than half of every second back-pressured (backPressuredTimeMsPerSecond, 0–1000) for 10 minutes.",
+             "10m"),
+        rule("FlinkSourceBacklogGrowing",
+             f"({pending} > {backlog}) and (deriv({pending}[15m:1m]) > 0)", "warning",
+             f"Source backlog of {where} keeps growing",
+             f"pendingRecords is above {backlog} and still growing: the job cannot keep up with its sources.",
+             "15m"),
+        rule("FlinkTaskManagerHeapNearMax",
+             f"max by (namespace, flink_cluster, pod) (flink_taskmanager_Status_JVM_Memory_Heap_Used{{{s}}} "
+             f"/ flink_taskmanager_Status_JVM_Memory_Heap_Max{{{s}}}) > {HEAP_RATIO}", "warning",
+             f"TaskManager {{{{ $labels.pod }}}} of {where} is near its heap limit",
+             f"Heap used above {int(HEAP_RATIO * 100)} % of max for 15 minutes; expect long GC pauses or "
+             "OutOfMemoryError.", "15m"),
+    ]
+
+
+def prometheus_rule(placement: Placement, monitoring: Monitoring) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": _metadata(placement, monitoring),
+        "spec": {"groups": [{"name": f"flink.{placement.namespace}.{placement.cluster.name}",
+                             "rules": alert_rules(placement)}]},
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Grafana dashboard
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _panel(panel_id: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int, y: int) -> dict[str, Any]:
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [{"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
+                    for i, (expr, legend) in enumerate(exprs)],
+    }
+
+
+def dashboard_uid(placement: Placement) -> str:
+    return "flink-" + hashlib.sha256(placement.key.encode()).hexdigest()[:16]
+
+
+def dashboard(placement: Placement) -> dict[str, Any]:
+    s = selector(placement)
+    tm_pods = f'namespace="{placement.namespace}", pod=~"{placement.cluster.name}-taskmanager-.*", container!=""'
+    job = "job_name"
+    specs = [
+        ("Throughput in (records/s)",
+         [(f"sum by ({job}, task_name) (flink_taskmanager_job_task_numRecordsInPerSecond{{{s}}})",
+           "{{task_name}} in")], "short"),
+        ("Throughput out (records/s)",
+         [(f"sum by ({job}, task_name) (flink_taskmanager_job_task_numRecordsOutPerSecond{{{s}}})",
+           "{{task_name}} out")], "short"),
+        ("Backpressure (ms/s, max 1000)",
+         [(f"max by ({job}, task_name) (flink_taskmanager_job_task_backPressuredTimeMsPerSecond{{{s}}})",
+           "{{task_name}}")], "ms"),
+        ("Busy time (ms/s, max 1000)",
+         [(f"max by ({job}, task_name) (flink_taskmanager_job_task_busyTimeMsPerSecond{{{s}}})",
+           "{{task_name}}")], "ms"),
+        ("Checkpoint duration",
+         [(f"max by ({job}) (flink_jobmanager_job_lastCheckpointDuration{{{s}}})", "{{job_name}}")], "ms"),
+        ("Checkpoint size",
+         [(f"max by ({job}) (flink_jobmanager_job_lastCheckpointSize{{{s}}})", "{{job_name}}")], "bytes"),
+        ("Source backlog (pendingRecords)",
+         [(f"sum by ({job}) (flink_taskmanager_job_task_operator_pendingRecords{{{s}}})", "{{job_name}}")], "short"),
+        ("Restarts and failed checkpoints (1h)",
+         [(f"increase(flink_jobmanager_job_numRestarts{{{s}}}[1h])", "restarts {{job_name}}"),
+          (f"increase(flink_jobmanager_job_numberOfFailedCheckpoints{{{s}}}[1h])", "failed checkpoints {{job_name}}")],
+         "short"),
+        ("CPU per TaskManager (cores)",
+         [(f"sum by (pod) (rate(container_cpu_usage_seconds_total{{{tm_pods}}}[5m]))", "{{pod}}"),
+          (f"max by (pod) (flink_taskmanager_Status_JVM_CPU_Load{{{s}}})", "{{pod}} JVM load")], "short"),
+        ("Memory per TaskManager",
+         [(f"sum by (pod) (container_memory_working_set_bytes{{{tm_pods}}})", "{{pod}} working set"),
+          (f"max by (pod) (flink_taskmanager_Status_JVM_Memory_Heap_Used{{{s}}})", "{{pod}} heap used"),
+          (f"max by (pod) (flink_taskmanager_Status_JVM_Memory_Heap_Max{{{s}}})", "{{pod}} heap max")], "bytes"),
+    ]
+    panels = [_panel(i + 1, title, exprs, unit, (i % 2) * 12, (i // 2) * 8)
+              for i, (title, exprs, unit) in enumerate(specs)]
+    return {
+        "uid": dashboard_uid(placement),
+        "title": f"Flink {placement.cluster.name} ({placement.kube.name}/{placement.namespace})",
+        "tags": ["flink", placement.team.name, placement.kube.name],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus",
+                                 "label": "Prometheus"}]},
+        "panels": panels,
+    }
+
+
+def dashboard_config_map(placement: Placement, monitoring: Monitoring) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        # In Prometheus' namespace: Grafana's dashboard sidecar watches its own namespace unless told otherwise.
+        "metadata": {"name": f"flink-{placement.namespace}-{placement.cluster.name}"[:253],
+                     "namespace": monitoring.namespace,
+                     "labels": {**flink_labels(placement), DASHBOARD_LABEL: "1"}},
+        "data": {f"flink-{placement.namespace}-{placement.cluster.name}.json":
+                 json.dumps(dashboard(placement), indent=1, sort_keys=True)},
+    }

@@ -1,0 +1,372 @@
+"""The rules of `flinkplat.rules` as a Pulumi policy pack, and `evaluate(plan)`, which runs that pack through
+pulumi-policy's own analyzer (`_PolicyAnalyzerServicer`) in-process, exactly as `pulumi preview --policy-pack
+policies` would: the pack config is reconciled like the CLI does (schema defaults, then `all`, then per-policy
+settings, then JSON-schema validation), then every resource goes through `Analyze` and the stack through
+`AnalyzeStack`.
+
+This is the Pulumi-facing shell of the rules (it imports pulumi-policy); the rules themselves stay pure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from flinkplat.rules import RULES, Finding, Res, Rule, Stack, UnknownAtPreview
+from flinkplat.rules import waivers as waiver_rules
+from flinkplat.rules.base import LEVELS
+
+PACK_NAME = "flink-platform"
+PACK_VERSION = "0.1.0"
+
+# Waived findings go here while `evaluate` runs (under the Pulumi CLI nobody listens: they are simply not reported).
+_WAIVED: contextvars.ContextVar[Callable[[dict], None] | None] = contextvars.ContextVar("waived", default=None)
+
+
+class PackConfigError(ValueError):
+    """An invalid policy pack config (unknown policy, bad level, a threshold failing its schema)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rules → pulumi-policy policies
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _res_from_args(args: Any) -> Res:
+    provider = args.provider.urn if getattr(args, "provider", None) is not None else ""
+    return Res(type=args.resource_type, props=args.props, urn=args.urn, name=args.name, provider=provider,
+               ignore_changes=tuple(args.opts.ignore_changes or ()))
+
+
+def _res_from_policy_resource(resource: Any) -> Res:
+    provider = resource.provider.urn if resource.provider is not None else ""
+    return Res(type=resource.resource_type, props=resource.props, urn=resource.urn, name=resource.name,
+               provider=provider, ignore_changes=tuple(resource.opts.ignore_changes or ()),
+               dependencies=tuple(d.urn for d in resource.dependencies))
+
+
+def _reraise_unknown(error: UnknownAtPreview):
+    from pulumi_policy.proxy import UnknownValueError
+
+    sentinel = error.sentinel
+    raise UnknownValueError(sentinel, error.path) from None
+
+
+def _report(rule: Rule, findings: list[Finding], report: Callable[..., None], default: Res | None) -> None:
+    sink = _WAIVED.get()
+    for finding in findings:
+        subject = finding.resource or default
+        owners = finding.waivable_by or ((subject,) if subject is not None and rule.scope == "resource" else ())
+        waived = waiver_rules.active_waiver(rule.name, owners) if rule.name != "flink-waivers" else None
+        if waived:
+            if sink is not None:
+                reasons = list(dict.fromkeys(w.reason for w in waived))
+                expiries = sorted(w.expires.isoformat() for w in waived if w.expires)
+                sink({"policy": rule.name, "resource": subject.name if subject else "stack",
+                      "reason": "; ".join(reasons), "expires": expiries[0] if expiries else None,
+                      "message": finding.message})
+            continue
+        report(finding.message, subject.urn if subject is not None and subject.urn else None)
+
+
+def _resource_validate(rule: Rule) -> Callable:
+    def validate(args, report_violation):
+        if args.resource_type not in rule.kinds:
+            return
+        res = _res_from_args(args)
+        try:
+            findings = list(rule.check(res, rule.config(args.get_config())))
+        except UnknownAtPreview as error:
+            _reraise_unknown(error)
+        _report(rule, findings, lambda msg, urn=None: report_violation(msg), res)
+
+    return validate
+
+
+def _stack_validate(rule: Rule) -> Callable:
+    def validate(args, report_violation):
+        stack = Stack([_res_from_policy_resource(r) for r in args.resources])
+        try:
+            findings = list(rule.check(stack, rule.config(args.get_config())))
+        except UnknownAtPreview as error:
+            _reraise_unknown(error)
+        _report(rule, findings, report_violation, None)
+
+    return validate
+
+
+def pulumi_policies(rules: list[Rule] | None = None) -> list:
+    """Every rule as a pulumi-policy `ResourceValidationPolicy` / `StackValidationPolicy`."""
+    from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, StackValidationPolicy
+
+    out = []
+    for rule in rules or list(RULES):
+        common = dict(
+            name=rule.name,
+            description=rule.description,
+            enforcement_level=EnforcementLevel(rule.level),
+            config_schema=PolicyConfigSchema(properties=rule.schema_properties()) if rule.knobs else None,
+            remediation_steps=rule.fix,
+        )
+        if rule.scope == "stack":
+            out.append(StackValidationPolicy(validate=_stack_validate(rule), **common))
+        else:
+            out.append(ResourceValidationPolicy(validate=_resource_validate(rule), **common))
+    return out
+
+
+def analyzer(policies: list | None = None):
+    """A pulumi-policy analyzer servicer for the pack (what `PolicyPack(...)` serves over gRPC)."""
+    from pulumi_policy.policy import EnforcementLevel, _PolicyAnalyzerServicer
+
+    return _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, policies or pulumi_policies(), EnforcementLevel.ADVISORY)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pack config, reconciled like the Pulumi CLI does
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _normalise_entry(policy: str, value: Any) -> tuple[str | None, dict[str, Any]]:
+    if isinstance(value, str):
+        if value not in LEVELS:
+            raise PackConfigError(f"policy pack config: {policy}: \"{value}\" is not a valid enforcement level "
+                                  f"(use one of {', '.join(LEVELS)})")
+        return value, {}
+    if isinstance(value, Mapping):
+        props = dict(value)
+        level = props.pop("enforcementLevel", None)
+        if level is not None and level not in LEVELS:
+            raise PackConfigError(f"policy pack config: {policy}.enforcementLevel: \"{level}\" is not a valid "
+                                  f"enforcement level (use one of {', '.join(LEVELS)})")
+        return level, props
+    raise PackConfigError(f"policy pack config: {policy}: {json.dumps(value)} is not a valid value; use a level "
+                          "string or an object {\"enforcementLevel\": …, <thresholds>}")
+
+
+def reconcile_config(servicer: Any, config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """{policy: {"level": str, "properties": dict}} for every policy of the servicer's pack.
+
+    Like the CLI: start from each policy's default level and its config schema's defaults (as the analyzer
+    reports them in GetAnalyzerInfo), apply `all` (levels only), then each policy's entry, then validate every
+    policy's properties against its schema. Unlike the CLI, an unknown policy name is an error (a typo would
+    otherwise silently do nothing)."""
+    from google.protobuf import json_format
+    from pulumi.runtime import proto
+    import jsonschema
+
+    info = servicer.GetAnalyzerInfo(None, None)
+    level_names = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "remediate",
+                   proto.DISABLED: "disabled"}
+    result: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        schema = json_format.MessageToDict(policy.configSchema) if policy.HasField("configSchema") else {}
+        properties = schema.get("properties", {})
+        schemas[policy.name] = {"type": "object", **({"properties": properties} if properties else {}),
+                                **({"required": schema["required"]} if schema.get("required") else {})}
+        defaults = {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+        result[policy.name] = {"level": level_names[policy.enforcementLevel], "properties": defaults}
+    given = dict(config or {})
+    if "all" in given:
+        level, props = _normalise_entry("all", given.pop("all"))
+        if props:
+            raise PackConfigError("policy pack config: all: only an enforcement level can be set for all policies")
+        if level is not None:
+            for entry in result.values():
+                entry["level"] = level
+    from flinkplat.config.errors import did_you_mean
+
+    for policy, value in given.items():
+        if policy not in result:
+            raise PackConfigError(f"policy pack config: unknown policy '{policy}'; "
+                                  f"{did_you_mean(policy, list(result))}policies are: {', '.join(result)}")
+        level, props = _normalise_entry(policy, value)
+        if level is not None:
+            result[policy]["level"] = level
+        result[policy]["properties"].update(props)
+    problems = []
+    for policy, entry in result.items():
+        validator = jsonschema.Draft7Validator(schemas[policy])
+        for error in sorted(validator.iter_errors(entry["properties"]), key=lambda e: list(e.path)):
+            where = ".".join(str(p) for p in error.path)
+            problems.append(f"{policy}{'.' + where if where else ''}: {error.message}")
+    if problems:
+        raise PackConfigError("policy pack config is invalid:\n  - " + "\n  - ".join(problems))
+    return result
+
+
+def configure(servicer: Any, reconciled: Mapping[str, Mapping[str, Any]]) -> None:
+    """Send the reconciled config to the analyzer (the CLI's Configure call)."""
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import proto
+
+    levels = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "remediate": proto.REMEDIATE,
+              "disabled": proto.DISABLED}
+    request = proto.ConfigureAnalyzerRequest()
+    for policy, entry in reconciled.items():
+        properties = struct_pb2.Struct()
+        properties.update(entry["properties"])
+        request.policyConfig[policy].CopyFrom(
+            proto.PolicyConfig(enforcementLevel=levels[entry["level"]], properties=properties))
+    servicer.Configure(request, None)
+
+
+def load_pack_config(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except json.JSONDecodeError as error:
+        raise PackConfigError(f"policy pack config {path}: not valid JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise PackConfigError(f"policy pack config {path}: must be a JSON object keyed by policy name")
+    return data
+
+
+def default_pack_config(environment: str, root: Path | None = None) -> dict[str, Any]:
+    """`policies/config.<environment>.json` of the project, if it exists (what the plan applies by default)."""
+    from flinkplat.plan.runner import project_root
+
+    path = (root or project_root()) / "policies" / f"config.{environment}.json"
+    return load_pack_config(path) if path.exists() else {}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Requests from plan resources
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _struct(value: Mapping[str, Any]):
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update(_jsonable(value))
+    return struct
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _provider_message(label: str | None):
+    from pulumi.runtime import proto
+
+    if not label:
+        return None
+    kind, _, name = label.partition(":")
+    return proto.AnalyzerProviderResource(type=f"pulumi:providers:{kind}", name=name,
+                                          urn=f"urn:pulumi:plan::plan::pulumi:providers:{kind}::{name}")
+
+
+def _options_message(resource: Any):
+    from pulumi.runtime import proto
+
+    options = resource.options or {}
+    return proto.AnalyzerResourceOptions(
+        protect=bool(options.get("protect")), ignoreChanges=list(options.get("ignoreChanges", [])),
+        deleteBeforeReplace=bool(options.get("deleteBeforeReplace")), deleteBeforeReplaceDefined=True,
+        parent=resource.parent or "")
+
+
+def analyze_request(resource: Any):
+    """A `proto.AnalyzeRequest` from a PlannedResource (or anything with the same fields)."""
+    from pulumi.runtime import proto
+
+    request = proto.AnalyzeRequest(type=resource.type, urn=resource.urn, name=resource.name,
+                                   properties=_struct(resource.inputs), options=_options_message(resource))
+    provider = _provider_message(resource.provider)
+    if provider is not None:
+        request.provider.CopyFrom(provider)
+    return request
+
+
+def analyze_stack_request(resources: list[Any]):
+    from pulumi.runtime import proto
+
+    request = proto.AnalyzeStackRequest()
+    for resource in resources:
+        item = proto.AnalyzerResource(type=resource.type, urn=resource.urn, name=resource.name,
+                                      properties=_struct(resource.inputs), options=_options_message(resource),
+                                      parent=resource.parent or "",
+                                      dependencies=list((resource.options or {}).get("dependsOn", [])))
+        provider = _provider_message(resource.provider)
+        if provider is not None:
+            item.provider.CopyFrom(provider)
+        request.resources.append(item)
+    return request
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# evaluate
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _collect_waived(into: list[dict]) -> Iterator[None]:
+    token = _WAIVED.set(into.append)
+    try:
+        yield
+    finally:
+        _WAIVED.reset(token)
+
+
+def _violation(diagnostic: Any, names: Mapping[str, str], fallback_urn: str, level_of: Mapping[int, str],
+               descriptions: Mapping[str, str]) -> dict[str, Any]:
+    text = diagnostic.message
+    description = descriptions.get(diagnostic.policyName, "")
+    if description and text.startswith(description + "\n"):
+        text = text[len(description) + 1:]
+    urn = diagnostic.urn or fallback_urn
+    if text.startswith(f"can't run policy '{diagnostic.policyName}'"):
+        detail = text.split("during preview: ", 1)[-1]
+        text = (f"unknown at preview: {detail}, so this policy could not check the resource; it is checked again "
+                "when the value is known (pulumi up).")
+    return {"policy": diagnostic.policyName, "level": level_of[diagnostic.enforcementLevel],
+            "resource": names.get(urn, urn or "stack"), "message": text}
+
+
+def run_pack(resources: list[Any], pack_config: Mapping[str, Any] | None = None,
+             policies: list | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run the pack over plan-like resources (type, name, urn, provider, parent, inputs, options)."""
+    from pulumi.runtime import proto
+
+    servicer = analyzer(policies)
+    configure(servicer, reconcile_config(servicer, pack_config))
+    level_of = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "mandatory",
+                proto.DISABLED: "disabled"}
+    descriptions = {p.name: p.description for p in servicer.GetAnalyzerInfo(None, None).policies}
+    names = {r.urn: r.name for r in resources}
+    violations: list[dict[str, Any]] = []
+    waived: list[dict] = []
+    # A resource rule looks only at its `kinds` (see _resource_validate), but pulumi-policy's Analyze deserialises
+    # the resource's properties once per policy before asking: skip the resources no resource rule looks at (the
+    # result is identical; on a 1,000-job fleet that is most of them).
+    analyzed = None if policies is not None else {
+        kind for rule in RULES if rule.scope == "resource" for kind in rule.kinds}
+    with _collect_waived(waived):
+        for resource in resources:
+            if analyzed is not None and resource.type not in analyzed:
+                continue
+            response = servicer.Analyze(analyze_request(resource), None)
+            violations += [_violation(d, names, resource.urn, level_of, descriptions) for d in response.diagnostics]
+        response = servicer.AnalyzeStack(analyze_stack_request(resources), None)
+        violations += [_violation(d, names, "", level_of, descriptions) for d in response.diagnostics]
+    waivers = [{k: w[k] for k in ("policy", "resource", "reason", "expires")} for w in waived]
+    return violations, waivers
+
+
+def evaluate(plan: Any, pack_config: Mapping[str, Any] | None = None) -> tuple[list[dict], list[dict]]:
+    """(violations, waivers) of a plan. Without `pack_config`, `policies/config.<environment>.json` applies."""
+    if pack_config is None:
+        pack_config = default_pack_config(plan.loaded.config.environment)
+    resources = [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    violations, waivers = run_pack(resources, pack_config)
+    order = {"mandatory": 0, "advisory": 1}
+    violations.sort(key=lambda v: (order.get(v["level"], 2), v["policy"], v["resource"]))
+    return violations, waivers

@@ -1,0 +1,188 @@
+"""Reading a FlinkDeployment the way the operator and Flink read it: its effective Flink configuration, the memory
+configuration the operator hands to Flink, its environment, durations and sizes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from flinkplat.flink import keys
+from flinkplat.flink.memory import FlinkMemoryError, parse_memory_size
+from flinkplat.rules.base import Res, as_int, get, plain
+
+from flinkplat.flink.deployment import (  # noqa: F401  (the builder writes them, the rules read them)
+    CONTROL_ANNOTATION, ENVIRONMENT_LABEL, KAFKA_ANNOTATION, WAIVERS_ANNOTATION,
+)
+
+
+def conf_value(value: Any) -> str:
+    """A flinkConfiguration value as Flink reads it (pulumi-policy turns numbers into floats)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class FlinkView:
+    res: Res
+    conf: dict[str, str]
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        return get(self.res.props, "spec", default={})
+
+    def spec_get(self, *path: Any, default: Any = None) -> Any:
+        return get(self.res.props, "spec", *path, default=default)
+
+    @property
+    def environment(self) -> str:
+        return str(get(self.res.props, "metadata", "labels", ENVIRONMENT_LABEL, default=""))
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def version(self) -> str | None:
+        value = self.spec_get("flinkVersion")
+        return None if value is None else str(value)
+
+    @property
+    def has_job(self) -> bool:
+        return self.spec_get("job") is not None
+
+    @property
+    def upgrade_mode(self) -> str:
+        """The effective upgrade mode: the operator's default is stateless."""
+        return str(self.spec_get("job", "upgradeMode", default="stateless"))
+
+    @property
+    def slots(self) -> int:
+        return as_int(self.conf.get(keys.SLOTS_KEY)) or 1
+
+    @property
+    def tm_replicas(self) -> int | None:
+        return as_int(self.spec_get("taskManager", "replicas"))
+
+    @property
+    def deployment_mode(self) -> str:
+        return str(self.spec_get("mode", default="native") or "native")
+
+    @property
+    def reactive(self) -> bool:
+        return self.conf.get("scheduler-mode", "").strip().lower() == "reactive"
+
+    @property
+    def operator_autoscaler(self) -> bool:
+        return self.conf.get("job.autoscaler.enabled", "false").strip().lower() == "true"
+
+    def first(self, candidates: tuple[str, ...]) -> str | None:
+        return keys.first_set(self.conf, candidates)
+
+    @property
+    def checkpoint_dir(self) -> str | None:
+        return self.first(keys.CHECKPOINT_DIR_KEYS)
+
+    @property
+    def savepoint_dir(self) -> str | None:
+        return self.first(keys.SAVEPOINT_DIR_KEYS)
+
+    @property
+    def ha_enabled(self) -> bool:
+        return keys.ha_enabled(self.conf)
+
+
+def view(res: Res) -> FlinkView:
+    raw = plain(get(res.props, "spec", "flinkConfiguration", default={}), ("spec", "flinkConfiguration"))
+    conf = {str(k): conf_value(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+    return FlinkView(res, conf)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Durations (Flink's TimeUtils.parseDuration)
+# ---------------------------------------------------------------------------------------------------------------
+
+_DURATION_UNITS_MS: dict[str, float] = {}
+for _labels, _ms in (
+    (("ns", "nano", "nanos", "nanosecond", "nanoseconds"), 1e-6),
+    (("µs", "micro", "micros", "microsecond", "microseconds"), 1e-3),
+    (("ms", "milli", "millis", "millisecond", "milliseconds"), 1),
+    (("s", "sec", "secs", "second", "seconds"), 1000),
+    (("min", "m", "minute", "minutes"), 60_000),
+    (("h", "hour", "hours"), 3_600_000),
+    (("d", "day", "days"), 86_400_000),
+):
+    for _label in _labels:
+        _DURATION_UNITS_MS[_label] = _ms
+
+_DURATION_RE = re.compile(r"^(\d+)\s*(\S*)$")
+
+
+def parse_duration_ms(text: str) -> float:
+    """`"60s"` → 60000.0, `"10 min"` → 600000.0, `"500"` → 500.0 (no unit: milliseconds). ValueError if Flink
+    could not read it either."""
+    trimmed = str(text).strip().lower()
+    match = _DURATION_RE.match(trimmed)
+    if not match:
+        raise ValueError(f"'{text}' is not a duration Flink can read (write it like 60s, 10min, 1h)")
+    number, unit = match.groups()
+    if unit not in _DURATION_UNITS_MS and unit != "":
+        raise ValueError(f"'{text}' has an unknown time unit '{unit}' (use ms, s, min, h or d)")
+    return int(number) * (_DURATION_UNITS_MS.get(unit, 1))
+
+
+def fmt_duration(ms: float) -> str:
+    for unit, size in (("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+        if ms >= size and ms % size == 0:
+            return f"{int(ms // size)}{unit}"
+    return f"{int(ms)}ms"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Memory: what the operator hands to Flink
+# ---------------------------------------------------------------------------------------------------------------
+
+_QUANTITY_RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|[KMGTPE]i|[kMGTPE]|m|)$")
+_QUANTITY_FACTOR = {
+    "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def resource_memory_bytes(text: str) -> int:
+    """`resource.memory` as the operator reads it: a Flink MemorySize first (`2048m` = 2048 MiB, `2G` = 2 GiB),
+    else a Kubernetes quantity (`2Gi`, `1.5Gi`). ValueError with the reason if neither."""
+    try:
+        return parse_memory_size(text)
+    except FlinkMemoryError as flink_error:
+        match = _QUANTITY_RE.match(str(text).strip())
+        if not match:
+            raise ValueError(str(flink_error)) from None
+        number, suffix = match.groups()
+        try:
+            value = Decimal(number)
+            factor = Decimal(10) ** int(suffix[1:]) if suffix[:1] in ("e", "E") else Decimal(_QUANTITY_FACTOR[suffix])
+        except (InvalidOperation, KeyError):
+            raise ValueError(str(flink_error)) from None
+        return int(value * factor)
+
+
+def memory_conf(flink: FlinkView, side: str) -> dict[str, str]:
+    """The configuration Flink derives `side` ("taskmanager" | "jobmanager") memory from: flinkConfiguration plus
+    `<side>.memory.process.size` = `spec.<side>.resource.memory`, as the operator's FlinkConfigBuilder does.
+    Raises ValueError when resource.memory cannot be parsed (the operator rejects that itself)."""
+    spec_key = "taskManager" if side == "taskmanager" else "jobManager"
+    conf = dict(flink.conf)
+    memory = flink.spec_get(spec_key, "resource", "memory")
+    if memory is not None:
+        conf[f"{side}.memory.process.size"] = f"{resource_memory_bytes(str(memory))}b"
+    return conf
+
+
+def mib(n: int) -> str:
+    """Bytes as whole MiB (rounded up), in Flink notation: `2867m`."""
+    return f"{-(-n // (1 << 20))}m"

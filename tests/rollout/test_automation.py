@@ -1,0 +1,86 @@
+"""The Automation API workspace against a fake `automation.Stack` (the real one needs the Pulumi CLI)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from pulumi import automation as auto
+from pulumi.automation._cmd import CommandResult
+
+from flinkplat.rollout.automation import AutomationWorkspace
+from flinkplat.rollout.workspace import PolicyViolation, WorkspaceError
+
+URN = "urn:pulumi:prod::flink-platform::flinkplatform:fleet:Platform::flink-platform-prod"
+
+
+def _policy_event(level, urn, policy="flink-upgrade-mode-stateful", message="drops state"):
+    return SimpleNamespace(policy_event=SimpleNamespace(policy_name=policy, enforcement_level=level,
+                                                        resource_urn=urn, message=message))
+
+
+class FakeStack:
+    def __init__(self, events=(), fail_preview=False, fail_up=None):
+        self.events = list(events)
+        self.fail_preview = fail_preview
+        self.fail_up = fail_up
+        self.calls = []
+
+    def preview(self, **kwargs):
+        self.calls.append(("preview", kwargs))
+        for event in self.events:
+            kwargs["on_event"](event)
+        if self.fail_preview:
+            raise auto.CommandError(CommandResult("", "error: preview failed due to policy violations", 255))
+        return SimpleNamespace(change_summary={auto.OpType.UPDATE: 2, auto.OpType.SAME: 5})
+
+    def up(self, **kwargs):
+        self.calls.append(("up", kwargs))
+        if self.fail_up:
+            raise auto.CommandError(CommandResult("", self.fail_up, 255))
+        return SimpleNamespace(summary=SimpleNamespace(resource_changes={"create": 1, "same": 7}))
+
+    def export_stack(self):
+        return auto.Deployment(version=3, deployment={"resources": [{"urn": URN, "type": "flinkplatform:fleet:Platform"}]})
+
+
+def _workspace(stack, **kwargs):
+    return AutomationWorkspace("prod", None, stack_handle=stack, **kwargs)
+
+
+def test_preview_and_up_pass_exactly_the_wave_targets_and_the_policy_pack():
+    stack = FakeStack()
+    workspace = _workspace(stack, policy_packs=["policies"])
+    assert str(workspace.preview([URN])) == "2 to update"
+    assert str(workspace.up([URN])) == "1 to create"
+    assert [(op, kw["target"], kw["policy_packs"]) for op, kw in stack.calls] == [
+        ("preview", [URN], ["policies"]), ("up", [URN], ["policies"])]
+    assert [r.urn for r in workspace.current_resources()] == [URN]
+
+
+def test_mandatory_policy_events_of_a_failed_preview_are_the_policy_result():
+    stack = FakeStack(events=[_policy_event("mandatory", URN), _policy_event("advisory", URN, "flink-slots")],
+                      fail_preview=True)
+    workspace = _workspace(stack, offline_violations=[
+        {"policy": "flink-tm-min", "level": "mandatory", "resource": "flink-platform-prod", "message": "too few"},
+        {"policy": "elsewhere", "level": "mandatory", "resource": "other", "message": "not in this wave"}],
+        names_by_urn={URN: "flink-platform-prod"})
+    workspace.preview([URN])
+    assert workspace.check_policies([URN]) == [
+        PolicyViolation("flink-upgrade-mode-stateful", "mandatory", URN, "drops state"),
+        PolicyViolation("flink-slots", "advisory", URN, "drops state"),
+        PolicyViolation("flink-tm-min", "mandatory", "flink-platform-prod", "too few")]
+    assert len(stack.calls) == 1  # the policy check reuses the wave's preview
+
+
+def test_a_failed_preview_without_policy_violations_is_an_error():
+    with pytest.raises(WorkspaceError) as error:
+        _workspace(FakeStack(fail_preview=True)).preview([URN])
+    assert "preview failed due to policy violations" in str(error.value)
+
+
+def test_a_failed_up_is_an_error_with_the_cli_output():
+    with pytest.raises(WorkspaceError) as error:
+        _workspace(FakeStack(fail_up="kubernetes:use1-canary: the server has asked for the client to provide "
+                                     "credentials")).up([URN])
+    assert "the server has asked for the client to provide credentials" in str(error.value)
