@@ -109,6 +109,20 @@ class _UnusedUrn:
 _UNUSED_URN = _UnusedUrn()
 
 
+def _program_logger():
+    """pulumi.log.* from the program, shown like the Pulumi CLI shows them (on stderr, with a level)."""
+    import logging
+
+    logger = logging.getLogger("flinkplat.program")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
 def _provider_label(provider_name: str) -> str:
     for prefix, kind in (("k8s-", "kubernetes"), ("aws-", "aws")):
         if provider_name.startswith(prefix):
@@ -185,7 +199,8 @@ def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[st
 
     monitor = RecordingMonitor(Mocks())
     ROOT.set(None)  # a fresh root Stack per plan (several plans may run in one process)
-    pmocks.set_mocks(Mocks(), project=PROJECT, stack=loaded.stack, preview=False, monitor=monitor)
+    pmocks.set_mocks(Mocks(), project=PROJECT, stack=loaded.stack, preview=False, monitor=monitor,
+                     logger=_program_logger())
     config_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
     set_all_config(config_strings, sorted(secret_keys))
     SETTINGS.rpc_manager.clear()

@@ -355,6 +355,8 @@ def text(diff: PlanDiff, base_ref: str) -> str:
     for change in sorted(diff.flink_changes, key=lambda c: (c.cluster, c.object_name)):
         lines.append(f"  {change.cluster:<16} {change.kind} {change.object_name}: {change.flink.summary}"
                      + (f" [{change.flink.change.name}]" if change.flink.change is not None else ""))
+        for warning in change.flink.warnings:
+            lines.append(f"      note: {warning}")
     for provider, changes in diff.by_cluster().items():
         lines.append(f"{provider}:")
         for change in changes:

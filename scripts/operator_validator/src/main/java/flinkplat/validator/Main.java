@@ -48,7 +48,19 @@ public final class Main {
 
     private Main() {}
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        int status = 0;
+        try {
+            run(args);
+        } catch (Throwable t) {
+            t.printStackTrace();
+            status = 2;
+        }
+        // FlinkConfigManager starts a non-daemon thread that polls for dynamic config changes: exit explicitly.
+        System.exit(status);
+    }
+
+    private static void run(String[] args) throws Exception {
         // Results go to the real stdout; anything a library prints to System.out goes to stderr instead.
         PrintStream out =
                 new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
