@@ -363,10 +363,16 @@ def run_pack(resources: list[Any], pack_config: Mapping[str, Any] | None = None,
 
 def evaluate(plan: Any, pack_config: Mapping[str, Any] | None = None) -> tuple[list[dict], list[dict]]:
     """(violations, waivers) of a plan. Without `pack_config`, `policies/config.<environment>.json` applies."""
-    if pack_config is None:
-        pack_config = default_pack_config(plan.loaded.config.environment)
-    resources = [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-    violations, waivers = run_pack(resources, pack_config)
+    from flinkplat.config.errors import ConfigError, Problem
+
+    environment = plan.loaded.config.environment
+    try:
+        if pack_config is None:
+            pack_config = default_pack_config(environment)
+        resources = [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+        violations, waivers = run_pack(resources, pack_config)
+    except PackConfigError as error:  # a clear error naming the stack and the file, never a traceback
+        raise ConfigError(plan.stack, [Problem(f"policies/config.{environment}.json", str(error))]) from None
     order = {"mandatory": 0, "advisory": 1}
     violations.sort(key=lambda v: (order.get(v["level"], 2), v["policy"], v["resource"]))
     return violations, waivers

@@ -93,6 +93,7 @@ def validate_with_operator(manifests: list[dict[str, Any]], operator_version: st
 
     Every manifest must be a FlinkDeployment or FlinkSessionJob. Session jobs are checked against the session
     FlinkDeployment of the same namespace in the same call (pass it along), as the operator's webhook does.
+    A validator that throws (the operator then denies the request) gives "validator threw <exception>".
     Raises OperatorValidatorUnavailable when the validator cannot run, OperatorCouldNotRead when the operator's
     model cannot read a manifest at all.
     """
@@ -101,7 +102,10 @@ def validate_with_operator(manifests: list[dict[str, Any]], operator_version: st
             raise ValueError(f"not a Flink resource: {m.get('kind')} {m.get('metadata', {}).get('name')}")
     out: list[str | None] = []
     for manifest, line in zip(manifests, run_operator_validator(manifests, operator_version, operator_config)):
-        if "exception" in line:
+        if line.get("phase") == "read":
             raise OperatorCouldNotRead(f"{line['kind']} {line['name']}: {line['exception']}")
-        out.append(line["error"])
+        if line.get("phase") == "validate":  # the operator denies the request with the exception
+            out.append(f"validator threw {line['exception']}")
+        else:
+            out.append(line["error"])
     return out

@@ -34,8 +34,8 @@ import java.util.Set;
  * <p>Usage: {@code Main [--operator-config key=value ...] [FILE ...]}; no FILE (or {@code -}) reads stdin. Every
  * file holds YAML documents (JSON is YAML too). Prints one JSON line per document, in input order:
  * {@code {"index": n, "kind": ..., "namespace": ..., "name": ..., "error": <message or null>}}; a document the
- * operator's model cannot read gets {@code "error": null, "exception": "..."} instead, any other kind
- * {@code "skipped": true}.
+ * operator's model cannot read gets {@code "error": null, "phase": "read", "exception": "..."} instead, one a
+ * validator throws on {@code "phase": "validate"}, any other kind {@code "skipped": true}.
  *
  * <p>The validators are built the way the operator builds them at start-up: a {@code FlinkConfigManager} over the
  * operator configuration (defaults, plus any {@code --operator-config}), then {@code
@@ -143,6 +143,7 @@ public final class Main {
                 line.put("skipped", true);
             } else if (resource instanceof Exception) {
                 line.putNull("error");
+                line.put("phase", "read");
                 line.put("exception", describe((Exception) resource));
             } else {
                 try {
@@ -153,7 +154,9 @@ public final class Main {
                         line.putNull("error");
                     }
                 } catch (Exception e) {
+                    // The webhook turns this into a denied request; the reconciler into a failed reconcile.
                     line.putNull("error");
+                    line.put("phase", "validate");
                     line.put("exception", describe(e));
                 }
             }
