@@ -72,7 +72,7 @@ def _plain(value: Any) -> Any:
     """Mock inputs as JSON: drop Pulumi's unknown/secret wrappers and resource references."""
     if isinstance(value, dict):
         if value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270":  # secret sig
-            return SECRET_PLACEHOLDER
+            return _mask(_plain(value.get("value")))
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -81,6 +81,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def _mask(value: Any) -> Any:
+    """A secret keeps its shape (a map stays a map, so the manifest stays valid) with every leaf hidden."""
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return SECRET_PLACEHOLDER
 
 
 def _computed_state(type_: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 # Builds the operator-validator driver (pom.xml + src/) against the Flink Kubernetes Operator from Maven Central,
 # into ${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}/operator-validator/<operator-version>/, for
 #   - the pinned operator (FLINK_OPERATOR_VERSION in flinkplat/versions.py), and
-#   - HARNESS_CHECK_VERSION below: the newest release whose operator jar (the artifact that holds DefaultValidator)
+#   - OPERATOR_VALIDATOR_HARNESS_CHECK_VERSION in flinkplat/versions.py: the newest release whose operator jar (the artifact that holds DefaultValidator)
 #     Apache published on Maven Central. The tests run the driver on it to prove the driver itself works.
 # Each gets validator.json (read by tests/acceptance/operator_validator.py): {"available": true, "classpath": ...},
 # or {"available": false, "reason": ...} when Maven Central does not have that release (not an error: the tests
 # report it as a skip). Idempotent and offline once cached (Maven's ~/.m2); prints one line of timing.
 set -euo pipefail
 
-HARNESS_CHECK_VERSION=1.7.0
 
 start=$(date +%s)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +16,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 PY=${FLINKPLAT_PYTHON:-$ROOT/.venv/bin/python}
 [ -x "$PY" ] || PY=$(command -v python3)
 PIN=$(cd "$ROOT" && "$PY" -m flinkplat.versions FLINK_OPERATOR_VERSION)
+HARNESS_CHECK_VERSION=$(cd "$ROOT" && "$PY" -m flinkplat.versions OPERATOR_VALIDATOR_HARNESS_CHECK_VERSION)
 CACHE_ROOT=${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}
 
 for tool in java mvn; do

@@ -92,31 +92,6 @@ NOT_MANIFESTS = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart",
 
 
 # How plan.json shows a Pulumi secret input: the whole value is replaced by this string, whatever its type.
-REDACTED = "[secret]"
-
-
-def strip_redacted(value, path: str = "") -> tuple[object, list[str]]:
-    """The value without redacted secret fields (their real shape is unknown), and the paths removed."""
-    removed: list[str] = []
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if v == REDACTED:
-                removed.append(f"{path}.{k}")
-                continue
-            out[k], sub = strip_redacted(v, f"{path}.{k}")
-            removed += sub
-        return out, removed
-    if isinstance(value, list):
-        items = []
-        for i, v in enumerate(value):
-            item, sub = strip_redacted(v, f"{path}[{i}]")
-            items.append(item)
-            removed += sub
-        return items, removed
-    return value, removed
-
-
 def plan_manifests(plan: dict) -> list[tuple[str, str, dict]]:
     """(provider, resource name, manifest) of every Kubernetes object in the plan."""
     out = []

@@ -20,9 +20,9 @@ from typing import Any
 from flinkplat import versions
 
 FLINK_KINDS = ("FlinkDeployment", "FlinkSessionJob")
-# Keep in step with HARNESS_CHECK_VERSION in scripts/operator_validator/setup.sh: the newest operator release whose
-# jar is on Maven Central, used to prove the driver works while the pinned release is not published there.
-HARNESS_CHECK_VERSION = "1.7.0"
+# The newest operator release whose jar is on Maven Central, used to prove the driver works while the pinned
+# release is not published there.
+HARNESS_CHECK_VERSION = versions.OPERATOR_VALIDATOR_HARNESS_CHECK_VERSION
 
 
 class OperatorValidatorUnavailable(RuntimeError):
