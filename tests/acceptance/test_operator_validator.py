@@ -137,3 +137,38 @@ def test_driver_validates_session_jobs_against_their_session_cluster():
 def test_driver_rejects_non_flink_kinds():
     with pytest.raises(ValueError, match="not a Flink resource: Namespace"):
         validate_with_operator([samples.namespace()])
+
+
+# -- agreement: nothing the operator rejects passes our mandatory rules ---------------------------------------
+
+
+def _pack_verdicts(manifests: list[dict]) -> list[list[str]]:
+    """Mandatory findings of our policy pack (through pulumi-policy's analyzer) per manifest."""
+    from flinkplat.plan.policies import default_pack_config, run_pack
+    from flinkplat.plan.runner import PlannedResource
+
+    resources = [PlannedResource(urn=f"urn:pulumi:t::flink-platform::kubernetes:flink.apache.org/v1beta1:{m['kind']}::r{i}",
+                                 type=f"kubernetes:flink.apache.org/v1beta1:{m['kind']}", name=f"r{i}",
+                                 provider="kubernetes:test", parent=None, custom=True, inputs=m)
+                 for i, m in enumerate(manifests)]
+    violations, _ = run_pack(resources, default_pack_config("prod"))
+    # The samples come without their namespace's NetworkPolicies: that stack-level finding is not about the spec.
+    return [[v["policy"] for v in violations if v["resource"] == f"r{i}" and v["level"] == "mandatory"
+             and v["policy"] != "flink-namespace-default-deny"]
+            for i in range(len(manifests))]
+
+
+@pytest.mark.parametrize("version", [PINNED, HARNESS_CHECK_VERSION])
+def test_every_operator_rejection_is_a_mandatory_violation_of_our_pack(version):
+    _require(version)
+    base = _deployment(version)
+    manifests = [base]
+    for mutate, _ in MUTATIONS.values():
+        manifests.append(copy.deepcopy(base))
+        mutate(manifests[-1])
+    operator = validate_with_operator(manifests, operator_version=version)
+    ours = _pack_verdicts(manifests)
+    assert operator[1:] and all(verdict is not None for verdict in operator[1:])
+    missed = [f"{name}: operator says {verdict!r}, our pack has no mandatory violation"
+              for name, verdict, findings in zip(["baseline", *MUTATIONS], operator, ours) if verdict and not findings]
+    assert not missed, "\n".join(missed)

@@ -76,7 +76,7 @@ def test_kafka_password_stays_a_pulumi_secret(prod_plan):
     assert len(secrets) == 2
     for secret in secrets:
         assert secret["type"] == "kubernetes:core/v1:Secret"
-        assert secret["inputs"]["stringData"] == "[secret]"
+        assert secret["inputs"]["stringData"] == {"username": "[secret]", "password": "[secret]"}
         assert "data" not in secret["inputs"]
     auths = resources_of(prod_plan, "TriggerAuthentication")
     assert {a["name"].rsplit("/", 1)[0] for a in auths} == {s["name"].rsplit("/", 1)[0] for s in secrets}
@@ -91,7 +91,7 @@ def test_a_real_password_never_appears_in_the_plan():
     dumped = json.dumps([r.to_json() for r in resources])
     assert "hunter2-not-in-state" not in dumped
     secrets = [r for r in resources if r.type == "kubernetes:core/v1:Secret" and AUTOSCALER in (r.parent or "")]
-    assert [s.inputs["stringData"] for s in secrets] == ["[secret]", "[secret]"]
+    assert [s.inputs["stringData"] for s in secrets] == [{"username": "[secret]", "password": "[secret]"}] * 2
 
 
 @pytest.mark.parametrize("mode,resources", [("memory", ["memory"]), ("cpu+memory", ["cpu", "memory"])])
