@@ -331,29 +331,45 @@ def _violation(diagnostic: Any, names: Mapping[str, str], fallback_urn: str, lev
             "resource": names.get(urn, urn or "stack"), "message": text}
 
 
+def _servicer_for(resource_type: str, reconciled: Mapping[str, Mapping[str, Any]], _cache: dict = {}) -> Any:
+    """An analyzer holding only the resource rules that look at `resource_type`, configured like the whole pack.
+
+    pulumi-policy's Analyze converts a resource's properties once per policy before the policy can say it does not
+    apply; serving each type only its own rules gives the same diagnostics (other rules return at once) in a
+    fraction of the time on a large fleet."""
+    applicable = tuple(rule for rule in RULES if rule.scope == "resource" and resource_type in rule.kinds)
+    if not applicable:
+        return None
+    key = (tuple(rule.name for rule in applicable), json.dumps(reconciled, sort_keys=True, default=str))
+    if key not in _cache:
+        servicer = analyzer(pulumi_policies(list(applicable)))
+        configure(servicer, {name: entry for name, entry in reconciled.items()
+                             if name in {rule.name for rule in applicable}})
+        _cache.clear() if len(_cache) > 64 else None
+        _cache[key] = servicer
+    return _cache[key]
+
+
 def run_pack(resources: list[Any], pack_config: Mapping[str, Any] | None = None,
              policies: list | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Run the pack over plan-like resources (type, name, urn, provider, parent, inputs, options)."""
     from pulumi.runtime import proto
 
     servicer = analyzer(policies)
-    configure(servicer, reconcile_config(servicer, pack_config))
+    reconciled = reconcile_config(servicer, pack_config)
+    configure(servicer, reconciled)
     level_of = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "mandatory",
                 proto.DISABLED: "disabled"}
     descriptions = {p.name: p.description for p in servicer.GetAnalyzerInfo(None, None).policies}
     names = {r.urn: r.name for r in resources}
     violations: list[dict[str, Any]] = []
     waived: list[dict] = []
-    # A resource rule looks only at its `kinds` (see _resource_validate), but pulumi-policy's Analyze deserialises
-    # the resource's properties once per policy before asking: skip the resources no resource rule looks at (the
-    # result is identical; on a 1,000-job fleet that is most of them).
-    analyzed = None if policies is not None else {
-        kind for rule in RULES if rule.scope == "resource" for kind in rule.kinds}
     with _collect_waived(waived):
         for resource in resources:
-            if analyzed is not None and resource.type not in analyzed:
-                continue
-            response = servicer.Analyze(analyze_request(resource), None)
+            per_type = servicer if policies is not None else _servicer_for(resource.type, reconciled)
+            if per_type is None:
+                continue  # no resource rule looks at this type
+            response = per_type.Analyze(analyze_request(resource), None)
             violations += [_violation(d, names, resource.urn, level_of, descriptions) for d in response.diagnostics]
         response = servicer.AnalyzeStack(analyze_stack_request(resources), None)
         violations += [_violation(d, names, "", level_of, descriptions) for d in response.diagnostics]
