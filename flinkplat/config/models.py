@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 
 from flinkplat import versions
+from flinkplat.flink.durations import parse_duration_ms
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small value types
@@ -46,16 +47,15 @@ def _memory(value: str) -> str:
 
 MemorySize = Annotated[str, AfterValidator(_memory)]
 
-_DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|min|m|h|d)\s*$")
-_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
-
-
 def duration_ms(value: str) -> int:
-    """Milliseconds of a Flink duration such as `30 s`, `1 min`, `10m`, `500ms`."""
-    match = _DURATION_RE.match(str(value))
-    if not match:
-        raise ValueError(f"'{value}' is not a duration; write it like 30s, 5min, 1h")
-    return int(match.group(1)) * _DURATION_MS[match.group(2)]
+    """Milliseconds of a Flink duration such as `30 s`, `1 min`, `10m`, `500ms`. The stack file requires a unit
+    (Flink would read a bare number as milliseconds, which is rarely what was meant)."""
+    try:
+        if str(value).strip().isdigit():
+            raise ValueError
+        return int(parse_duration_ms(str(value)))
+    except ValueError:
+        raise ValueError(f"'{value}' is not a duration; write it like 30s, 5min, 1h") from None
 
 
 def _duration(value: str | int) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from flinkplat.config.fleet import Placement
 from flinkplat.config.models import Monitoring
+from flinkplat.flink.durations import parse_duration_ms
 from flinkplat.flink.deployment import METRICS_PORT_NAME, labels as flink_labels
 from flinkplat.k8s.tenancy import COMPONENT_LABEL, NAME_LABEL
 
@@ -50,19 +51,12 @@ FLINK_METRICS = (
 # cAdvisor/kubelet series for container CPU and memory per TaskManager pod.
 CONTAINER_METRICS = ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes")
 
-_UNITS_MS = {"ms": 1, "milli": 1, "millis": 1, "millisecond": 1, "milliseconds": 1, "s": 1000, "sec": 1000,
-             "secs": 1000, "second": 1000, "seconds": 1000, "m": 60_000, "min": 60_000, "minute": 60_000,
-             "minutes": 60_000, "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000, "d": 86_400_000,
-             "day": 86_400_000, "days": 86_400_000}
-_FLINK_DURATION = re.compile(r"^\s*(\d+)\s*([a-z]*)\s*$")
-
-
 def flink_duration_ms(value: Any) -> int | None:
     """Milliseconds of a Flink Duration option (`10 min`, `600s`, `600000` = ms); None if Flink could not read it."""
-    match = _FLINK_DURATION.match(str(value).lower())
-    if not match or match.group(2) not in _UNITS_MS and match.group(2) != "":
+    try:
+        return int(parse_duration_ms(str(value)))
+    except ValueError:
         return None
-    return int(match.group(1)) * _UNITS_MS.get(match.group(2), 1)
 
 
 def _effective_ms(placement: Placement, key: str, modelled: str) -> int:
