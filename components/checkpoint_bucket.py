@@ -17,6 +17,7 @@ from flinkplat.config.models import Region, Storage
 from flinkplat.flink.deployment import service_account_name, storage_paths
 
 TYPE = "flinkplatform:storage:CheckpointBucket"
+PREFIX_POLICY_NAME = "flink-checkpoint-prefix-access"  # inline policy: unique per role, so one name serves all
 
 
 def role_name(placement: Placement) -> str:
@@ -159,7 +160,8 @@ class CheckpointBucket(pulumi.ComponentResource):
             role = aws_iam.Role(f"{placement.key}/role", name=role_name(placement),
                                 assume_role_policy=trust_policy(placement),
                                 tags={"managed-by": "flink-platform", "flink-cluster": placement.key}, opts=child)
-            aws_iam.RolePolicy(f"{placement.key}/prefix-access", role=role.id,
+            # An explicit name: unnamed, the provider would autoname it from the logical name, whose '/' IAM refuses.
+            aws_iam.RolePolicy(f"{placement.key}/prefix-access", role=role.id, name=PREFIX_POLICY_NAME,
                                policy=prefix_policy(bucket, paths.prefix, region.kms_key_arn), opts=child)
             if not placement.kube.oidc_provider_arn:
                 aws_eks.PodIdentityAssociation(

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from flinkplat.config.fleet import Placement
+from flinkplat.config.models import S3CompatibleStorage
 from flinkplat.flink import deployment as manifests
 from flinkplat.flink.scaling import decide
 
@@ -26,6 +27,7 @@ class FlinkCluster(pulumi.ComponentResource):
         bucket: str,
         is_prod: bool,
         role_arn: Optional[pulumi.Input[str]],
+        object_store: Optional[S3CompatibleStorage] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         name = placement.key
@@ -67,7 +69,7 @@ class FlinkCluster(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": sa_name, "namespace": placement.namespace}],
             opts=child,
         )
-        manifest = manifests.flink_deployment(placement, bucket, is_prod)
+        manifest = manifests.flink_deployment(placement, bucket, is_prod, object_store)
         decision = decide(cluster)
         protect = cluster.protect if cluster.protect is not None else is_prod
         self.deployment = k8s.apiextensions.CustomResource(

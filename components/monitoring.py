@@ -1,6 +1,6 @@
-"""FlinkMonitoring: the PodMonitor, PrometheusRule and Grafana dashboard ConfigMap of one Flink cluster copy. The
-manifests come from `flinkplat/k8s/monitoring.py`; Prometheus Operator objects are CustomResources, the dashboard a
-typed ConfigMap."""
+"""FlinkMonitoring: the PodMonitor (or metrics Service + ServiceMonitor), PrometheusRule and Grafana dashboard
+ConfigMap of one Flink cluster copy. The manifests come from `flinkplat/k8s/monitoring.py`; Prometheus Operator
+objects are CustomResources, the Service and the dashboard typed core objects."""
 
 from __future__ import annotations
 
@@ -29,7 +29,15 @@ class FlinkMonitoring(pulumi.ComponentResource):
         deps = opts.depends_on if opts else None
         after = list(deps) if isinstance(deps, (list, tuple)) else ([deps] if deps is not None else [])
         child = pulumi.ResourceOptions(parent=self, depends_on=after)
-        self.pod_monitor = _custom(f"{name}/podmonitor", build.pod_monitor(placement, monitoring), child)
+        self.pod_monitor = self.metrics_service = self.service_monitor = None
+        if monitoring.scrape == "serviceMonitor":
+            service = build.metrics_service(placement, monitoring)
+            self.metrics_service = k8s.core.v1.Service(f"{name}/metrics-service", metadata=service["metadata"],
+                                                       spec=service["spec"], opts=child)
+            self.service_monitor = _custom(f"{name}/servicemonitor", build.service_monitor(placement, monitoring),
+                                           child)
+        else:
+            self.pod_monitor = _custom(f"{name}/podmonitor", build.pod_monitor(placement, monitoring), child)
         self.prometheus_rule = _custom(f"{name}/prometheusrule", build.prometheus_rule(placement, monitoring), child)
         self.dashboard = None
         if monitoring.grafana_dashboards:

@@ -1,6 +1,7 @@
 """The fleet as a resource tree: Platform → Region (AWS provider, checkpoint bucket) → KubernetesCluster (Kubernetes
 provider, add-ons) → team Tenancy and FlinkClusters. One explicit provider per cloud region and per cluster; the
-ambient kubeconfig is never used."""
+ambient kubeconfig is never used. With `storage.s3Compatible` a Region has no AWS provider and no bucket: the stack
+is Kubernetes-only."""
 
 from __future__ import annotations
 
@@ -19,13 +20,13 @@ from components.tenancy import Tenancy
 from flinkplat.config.fleet import Placement, resolve
 from flinkplat.config.load import LoadedStack
 from flinkplat.config.models import KubernetesCluster, Region
-from flinkplat.flink.deployment import bucket_name, storage_paths
+from flinkplat.flink.deployment import checkpoint_bucket, storage_paths
 from flinkplat.flink.scaling import owner_of
 
 
 class KubernetesClusterComponent(pulumi.ComponentResource):
     def __init__(self, stack: LoadedStack, region: Region, kube: KubernetesCluster, placements: list[Placement],
-                 bucket: CheckpointBucket, opts: pulumi.ResourceOptions):
+                 bucket: str, role_arns: dict[str, pulumi.Output[str]], opts: pulumi.ResourceOptions):
         super().__init__("flinkplatform:fleet:KubernetesCluster", kube.name, {}, opts)
         config = stack.config
         if kube.kubeconfig is not None:
@@ -52,8 +53,9 @@ class KubernetesClusterComponent(pulumi.ComponentResource):
             tenancy = self.tenancies[placement.team.name]
             in_namespace = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider},
                                                   depends_on=[tenancy.namespace, *self.addons.ready])
-            flink = FlinkCluster(placement, bucket=bucket.bucket_name, is_prod=config.is_prod,
-                                 role_arn=bucket.roles[placement.key].arn, opts=in_namespace)
+            flink = FlinkCluster(placement, bucket=bucket, is_prod=config.is_prod,
+                                 role_arn=role_arns.get(placement.key), object_store=config.storage.s3_compatible,
+                                 opts=in_namespace)
             self.flink_clusters[placement.key] = flink
             after_flink = pulumi.ResourceOptions(parent=flink, depends_on=[flink.deployment])
             if config.monitoring.enabled:
@@ -67,15 +69,21 @@ class RegionComponent(pulumi.ComponentResource):
     def __init__(self, stack: LoadedStack, region: Region, placements: list[Placement], opts: pulumi.ResourceOptions):
         super().__init__("flinkplatform:fleet:Region", region.name, {}, opts)
         config = stack.config
-        self.provider = aws.Provider(f"aws-{region.name}", region=region.name,
-                                     opts=pulumi.ResourceOptions(parent=self))
-        aws_opts = pulumi.ResourceOptions(parent=self, providers={"aws": self.provider})
-        bucket = bucket_name(config.storage.bucket_prefix, config.environment, region.name)
-        self.bucket = CheckpointBucket(region, bucket, placements, config.storage, config.is_prod, opts=aws_opts)
+        bucket = checkpoint_bucket(config.storage, config.environment, region.name)
+        self.bucket_name = bucket
+        self.provider: Optional[aws.Provider] = None
+        self.bucket: Optional[CheckpointBucket] = None
+        self.role_arns: dict[str, pulumi.Output[str]] = {}
+        if config.storage.s3_compatible is None:
+            self.provider = aws.Provider(f"aws-{region.name}", region=region.name,
+                                         opts=pulumi.ResourceOptions(parent=self))
+            aws_opts = pulumi.ResourceOptions(parent=self, providers={"aws": self.provider})
+            self.bucket = CheckpointBucket(region, bucket, placements, config.storage, config.is_prod, opts=aws_opts)
+            self.role_arns = {key: role.arn for key, role in self.bucket.roles.items()}
         self.clusters = {
             kube.name: KubernetesClusterComponent(stack, region, kube,
                                                   [p for p in placements if p.kube.name == kube.name],
-                                                  self.bucket, pulumi.ResourceOptions(parent=self))
+                                                  bucket, self.role_arns, pulumi.ResourceOptions(parent=self))
             for kube in region.kubernetes_clusters
         }
         self.register_outputs({"bucket": bucket})
@@ -99,7 +107,7 @@ class Platform(pulumi.ComponentResource):
         for placement in placements:
             region = self.regions[placement.region.name]
             flink = region.clusters[placement.kube.name].flink_clusters[placement.key]
-            paths = storage_paths(placement, region.bucket.bucket_name)
+            paths = storage_paths(placement, region.bucket_name)
             name, ns = placement.cluster.name, placement.namespace
             clusters[placement.key] = {
                 "kubernetesCluster": placement.kube.name,
@@ -110,8 +118,9 @@ class Platform(pulumi.ComponentResource):
                 "checkpoints": paths.checkpoints,
                 "savepoints": paths.savepoints,
                 "haStorage": paths.ha,
-                "roleArn": region.bucket.roles[placement.key].arn,
                 "watch": f"kubectl --context {placement.kube.context or placement.kube.name} -n {ns} "
                          f"get flinkdeployment {name} -w",
             }
+            if placement.key in region.role_arns:
+                clusters[placement.key]["roleArn"] = region.role_arns[placement.key]
         return clusters

@@ -39,7 +39,8 @@ class Tenancy(pulumi.ComponentResource):
             k8s.networking.v1.NetworkPolicy(f"{name}/netpol/{policy['metadata']['name']}",
                                             metadata=policy["metadata"], spec=policy["spec"], opts=in_ns)
             for policy in build.network_policies(team, placements, operator_namespace=kube.operator_namespace,
-                                                 monitoring=config.monitoring, is_prod=config.is_prod)
+                                                 monitoring=config.monitoring, is_prod=config.is_prod,
+                                                 storage=config.storage)
         ]
         self.pod_security = build.pod_security_level(placements)
         self.host_network_notes = [build.host_network_note(p) for p in build.host_network_placements(placements)]

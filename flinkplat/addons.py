@@ -65,7 +65,7 @@ def addon_releases(kube: KubernetesCluster, needs_keda: bool = False, watch_name
             version=versions.FLINK_OPERATOR_VERSION, repo=versions.FLINK_OPERATOR_HELM_REPO,
             namespace=kube.operator_namespace, values=operator_values(watch_namespaces),
             after=("cert-manager",) if addons.cert_manager else ()))
-    if addons.keda or needs_keda:
+    if addons.keda or (addons.keda is None and needs_keda):  # an explicit false: KEDA is installed elsewhere
         releases.append(ReleaseSpec(
             addon="keda", release="keda", chart="keda", version=versions.KEDA_VERSION,
             repo=versions.KEDA_HELM_REPO, namespace=KEDA_NAMESPACE))

@@ -40,9 +40,24 @@ FLINK_PATCH_VERSIONS = {minor: image.split(":")[1].split("-")[0] for minor, imag
 # Flink distributions whose own memory code (BashJavaUtils) is the oracle for our memory model tests.
 FLINK_ORACLE_VERSIONS = ("1.20.3", "2.2.0")
 
+# promtool, to check and unit-test the rendered PrometheusRules (scripts/promtool/setup.sh extracts only the
+# promtool binary from Debian bookworm's `prometheus` package; no Prometheus service is installed or started).
+PROMTOOL_DEBIAN_VERSION = "2.42.0+ds-5+deb12u1"
+
 # Kubernetes control plane used by the acceptance tests (a version EKS supports).
 KUBERNETES_VERSION = "1.33.13"
 ETCD_VERSION = "3.5.21"
+
+# The real Pulumi engine for the engine tests (scripts/pulumi/setup.sh builds both from the Go module proxy; no
+# registry ships binaries). The CLI is newer than the pinned Python SDK (pyproject.toml: pulumi 3.272.0) because
+# the proxy refuses pkg/v3 v3.272.0; a CLI newer than the SDK is supported by Pulumi.
+PULUMI_CLI_VERSION = "3.274.1"
+# pulumi-kubernetes has no provider/v4.* tags, so the proxy serves only pseudo-versions; this one is tag v4.25.0
+# (the Python SDK pinned in pyproject.toml is 4.34.2: the engine warns it expects >= 4.34.2, and works).
+PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION = "v4.0.0-20260115033456-f47bc2d6f199"
+PULUMI_KUBERNETES_PROVIDER_VERSION = "4.25.0"
+# The provider's go.mod replaces sdk/v4 with ../sdk and requires v4.24.0, which the proxy does not serve.
+PULUMI_KUBERNETES_SDK_GO_REPLACEMENT_VERSION = "4.22.2"
 
 
 def main(argv: list[str]) -> int:

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: Python env, Flink's own memory code (oracle), a real kube-apiserver +
-# etcd with the upstream CRDs, the operator's own validator; then pytest. Extra arguments go to pytest.
+# etcd with the upstream CRDs, the operator's own validator, promtool; then pytest. Extra arguments go to pytest.
 # Downloads and builds are cached under ${FLINKPLAT_CACHE:-~/.cache/flink-platform}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-for step in scripts/flink_oracle/setup.sh scripts/envtest/setup.sh scripts/operator_validator/setup.sh; do
+for step in scripts/flink_oracle/setup.sh scripts/envtest/setup.sh scripts/operator_validator/setup.sh scripts/promtool/setup.sh \
+    scripts/pulumi/setup.sh; do
   if [ -f "$step" ]; then
     t0=$(date +%s)
     if ! bash "$step"; then

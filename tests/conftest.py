@@ -35,6 +35,30 @@ def stack_document(stack: str) -> dict:
     return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
 
 
+def service_monitor_document(stack: str) -> dict:
+    """The example stack with `monitoring.scrape: serviceMonitor` (metrics Service + ServiceMonitor)."""
+    document = stack_document(stack)
+    document["config"].setdefault("flink-platform:monitoring", {})["scrape"] = "serviceMonitor"
+    return document
+
+
+@pytest.fixture(scope="session")
+def service_monitor_plan(tmp_path_factory):
+    """service_monitor_plan(stack) -> the offline plan of service_monitor_document(stack) (once per stack)."""
+    from flinkplat.plan.runner import plan_stack
+
+    cache: dict[str, dict] = {}
+
+    def get(stack: str) -> dict:
+        if stack not in cache:
+            path = tmp_path_factory.mktemp(f"servicemonitor-{stack}") / f"Pulumi.{stack}.yaml"
+            path.write_text(yaml.safe_dump(service_monitor_document(stack), sort_keys=False))
+            cache[stack] = plan_stack(stack_file=path).to_json()
+        return copy.deepcopy(cache[stack])
+
+    return get
+
+
 @pytest.fixture
 def write_stack(tmp_path):
     """Write a (mutated) stack document to a tmp file and return its path."""

@@ -55,27 +55,32 @@ def _flatten(data: Mapping[Any, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def load_config(path: str, stdin: TextIO | None = None) -> dict[str, Any]:
-    import yaml
+def _where(path: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in path) or "(top level)"
 
+
+def load_config(path: str, stdin: TextIO | None = None) -> dict[str, Any]:
+    from flinkplat.config import yamlfile
+
+    name = "<stdin>" if path == "-" else path
     try:
         if path == "-":
             text = (stdin or sys.stdin).read()
-            name = "<stdin>"
         else:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-            name = path
+            with open(path, "rb") as fh:
+                text = yamlfile.decode_utf8(fh.read())
+        data = yamlfile.load_yaml(text)
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise InputError(f"{name} is not valid YAML: {err}") from None
+    except yamlfile.YamlProblem as problem:
+        raise InputError(f"{name}: {_where(problem.path)} ({problem.where}): {problem.message}") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
         raise InputError(f"{name} must be a YAML mapping of Flink config keys, got {type(data).__name__}")
+    problems = [f"{_where(where)}: {message}" for where, message in yamlfile.value_problems(data)]
+    if problems:
+        raise InputError(f"{name}: " + "; ".join(problems))
     return _flatten(data)
 
 
@@ -163,7 +168,7 @@ def run_jsonl(version: str, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> in
             conf = json.loads(line)
             if not isinstance(conf, dict):
                 raise ValueError(f"expected a JSON object, got {type(conf).__name__}")
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: arrays nested thousands deep
             unreadable = True
             print(f"flinkplat memory: line {lineno}: not a JSON config object: {err}", file=stderr)
             stdout.write(dumps({"input_error": f"line {lineno}: {err}"}) + "\n")

@@ -29,7 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--base", help="git ref to diff against (PR review report)")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default=None,
                         help="report format with --base (default text)")
+    parser.add_argument("--faithful", action="store_true",
+                        help="plan with the Pulumi SDK's own asynchronous registration and pulumi-policy's analyzer "
+                             "resource by resource (slow; the reference the default fast path is tested against)")
     parser.set_defaults(handler=run)
+
+
+# libyaml's emitter when PyYAML was built with it (the same YAML, several times faster), else PyYAML's own.
+YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _safe_filename(text: str) -> str:
@@ -50,7 +57,7 @@ def write_out_dir(plan_json: dict, out: Path) -> int:
         target = out / _safe_filename(cluster) / _safe_filename(namespace)
         target.mkdir(parents=True, exist_ok=True)
         path = target / f"{_safe_filename(manifest['kind'].lower())}-{_safe_filename(name)}.yaml"
-        path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+        path.write_text(yaml.dump(manifest, Dumper=YAML_DUMPER, sort_keys=False))
         count += 1
     (out / "plan.json").write_text(json.dumps(plan_json, indent=2, sort_keys=False) + "\n")
     return count
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from flinkplat.plan.runner import plan_stack
 
     try:
-        plan = plan_stack(stack=args.stack, stack_file=args.stack_file)
+        plan = plan_stack(stack=args.stack, stack_file=args.stack_file, faithful=args.faithful)
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return EXIT_CONFIG

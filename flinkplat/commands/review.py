@@ -67,13 +67,18 @@ def run_review(args: argparse.Namespace) -> int:
         try:
             try:
                 if head_file.exists() or process is None:
-                    head = plan_stack(stack=args.stack, stack_file=head_file, root=root).to_json()
+                    head = plan_stack(stack=args.stack, stack_file=head_file, root=root,
+                                      faithful=getattr(args, "faithful", False)).to_json()
                 else:
                     head = _empty_plan(stack)  # the stack file is removed in the working tree
             except ConfigError as error:
                 print(str(error), file=sys.stderr)
                 return EXIT_CONFIG
             base = gitref.collect(process, args.base) if process is not None else None
+            if base is not None:  # the base ref's code may predate masking: its plan is masked here
+                from flinkplat.plan.masking import mask_plan_json
+
+                mask_plan_json(base)
         except gitref.BasePlanError as error:
             return _error(str(error))
         finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -46,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="policy pack directory for preview/up (default: ./policies with policies/config.STACK.json, when present)")
     parser.add_argument("--policy-pack-config", type=Path, action="append", default=[],
                         help="policy pack config file (JSON)")
+    parser.add_argument("--inline-program", action="store_true",
+                        help="run the project's __main__.py inside flinkplat (an Automation API inline program) "
+                             "instead of through the CLI's Python language host, for a CLI without "
+                             "pulumi-language-python")
     parser.set_defaults(handler=run)
 
 
@@ -73,8 +78,14 @@ def _plan_json(plan: Any, targets: dict[int, list[str]]) -> dict[str, Any]:
 
 
 # Factories the tests replace with fakes (the real ones need the Pulumi CLI and cluster access).
+def work_dir_of(args: argparse.Namespace, root: Path) -> Path:
+    """Where the CLI finds the stack: beside `--stack-file` (the deployed config must be the file that was planned),
+    else the project directory."""
+    return args.stack_file.resolve().parent if args.stack_file else root
+
+
 def make_workspace(args: argparse.Namespace, root: Path, stack: str, plan: Any, names_by_urn: dict[str, str]):
-    from flinkplat.rollout.automation import AutomationWorkspace
+    from flinkplat.rollout.automation import AutomationWorkspace, project_program
 
     packs, configs = args.policy_pack, args.policy_pack_config
     if packs is None:  # the project's pack and its per-stack config (policies/config.<stack>.json)
@@ -82,8 +93,9 @@ def make_workspace(args: argparse.Namespace, root: Path, stack: str, plan: Any, 
         config = root / "policies" / f"config.{stack}.json"
         if packs and not configs and config.exists():
             configs = [config]
-    return AutomationWorkspace(stack, root, policy_packs=packs, policy_pack_configs=configs,
-                               offline_violations=plan.violations, names_by_urn=names_by_urn)
+    return AutomationWorkspace(stack, work_dir_of(args, root), policy_packs=packs, policy_pack_configs=configs,
+                               offline_violations=plan.violations, names_by_urn=names_by_urn,
+                               program=project_program(root) if args.inline_program else None)
 
 
 def make_status(workspace: Any, secrets_dir: Path):
@@ -98,6 +110,19 @@ def make_status(workspace: Any, secrets_dir: Path):
         return str(path)
 
     return KubectlClusterStatus(kubeconfig_for=kubeconfig_for)
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that resumes this rollout: same stack (or stack file), state file, packs and program mode."""
+    parts = ["flinkplat rollout"]
+    parts += [f"--stack {args.stack}"] if args.stack else [f"--stack-file {shlex.quote(str(args.stack_file))}"]
+    if args.state_file:
+        parts.append(f"--state-file {shlex.quote(str(args.state_file))}")
+    parts += [f"--policy-pack {shlex.quote(str(p))}" for p in args.policy_pack or []]
+    parts += [f"--policy-pack-config {shlex.quote(str(p))}" for p in args.policy_pack_config]
+    if args.inline_program:
+        parts.append("--inline-program")
+    return " ".join(parts + ["--resume"])
 
 
 def pulumi_cli() -> str | None:
@@ -144,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
         return _error("the rollout drives the Pulumi CLI through the Automation API, and `pulumi` is not on PATH; "
                       "install it (https://www.pulumi.com/docs/iac/download-install/) and log in to the stack's "
                       f"backend, or print the wave plan without it: flinkplat rollout --stack {stack} --dry-run")
+    work_dir = work_dir_of(args, root)
+    if not (work_dir / "Pulumi.yaml").exists():
+        return _error(f"{args.stack_file} is not in a Pulumi project directory (no Pulumi.yaml beside it); the CLI "
+                      "deploys the Pulumi.<stack>.yaml of a project directory, so put the stack file there")
     state_path = args.state_file or default_path(root, stack)
     if args.resume:
         try:
@@ -171,6 +200,6 @@ def run(args: argparse.Namespace) -> int:
         gate = HealthGate(make_status(workspace, Path(secrets_dir)), timeout=args.gate_timeout,
                           interval=args.poll_interval)
         rollout = Rollout(plan=waves, targets=targets, workspace=workspace, gate=gate, state=state,
-                          state_path=state_path)
+                          state_path=state_path, resume_command=resume_command(args))
         result = rollout.run(waves=[args.wave] if args.wave is not None else None, resume=args.resume)
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -32,6 +32,11 @@ def check_references(config: StackConfig, secrets: Mapping[str, str]) -> list[Pr
         problems.append(Problem(key_path(("regions",)), f"region '{name}' is listed twice; list each region once"))
     kube_names = [kube.name for _, kube in kube_clusters(config)]
     for r, region in enumerate(config.regions):
+        if config.storage.s3_compatible is not None and region.kms_key_arn:
+            problems.append(Problem(key_path(("regions", r, "kmsKeyArn")),
+                                    f"kmsKeyArn of region '{region.name}' encrypts the AWS bucket the stack creates, "
+                                    "but storage.s3Compatible uses an existing bucket the stack does not manage; "
+                                    "remove kmsKeyArn (configure encryption on the object store)"))
         for c, kube in enumerate(region.kubernetes_clusters):
             loc = ("regions", r, "kubernetesClusters", c)
             if kube.name in _duplicates(kube_names):
@@ -107,8 +112,15 @@ def check_references(config: StackConfig, secrets: Mapping[str, str]) -> list[Pr
                 problems += error.problems
                 continue
             suffix = "" if resolved is cluster else f" (copy on Kubernetes cluster {kube.name})"
-            for path, message in refusals(resolved):
-                problem = Problem(key_path(loc + path), message + suffix)
+            from flinkplat.flink import raw_keys  # raw options that would bypass a typed setting
+
+            bypasses = raw_keys.refusals(resolved, cluster, is_prod=config.is_prod,
+                                         allow_exposed_job_manager=config.allow_exposed_job_manager,
+                                         object_store=config.storage.s3_compatible)
+            # A bypass written in the cluster itself is the same problem on every copy: named once.
+            for path, message in [*((p, m + suffix) for p, m in refusals(resolved)),
+                                  *((p, m + (suffix if p[0] == "overrides" else "")) for p, m in bypasses)]:
+                problem = Problem(key_path(loc + path), message)
                 if problem not in problems:
                     problems.append(problem)
     if not problems:  # the namespace's NetworkPolicies must let every placed cluster work (flinkplat/k8s/tenancy.py)

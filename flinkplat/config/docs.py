@@ -47,7 +47,13 @@ def _models() -> list[type[BaseModel]]:
 def render() -> str:
     lines = ["# Stack configuration reference", "",
              "Generated from `flinkplat/config/models.py` by `python -m flinkplat.config.docs`. Every key lives under",
-             "`flink-platform:` in a `Pulumi.<stack>.yaml`. Unknown keys are rejected with a suggestion.", ""]
+             "`flink-platform:` in a `Pulumi.<stack>.yaml`. Unknown keys are rejected with a suggestion.", "",
+             "The file is read as UTF-8 YAML (`flinkplat/config/yamlfile.py`): unquoted dates stay the text they are",
+             "written as (the form Pulumi config hands the program); keys are text; numbers are finite and fit in 64 bits, within",
+             "each setting's range below; nesting stops at 64 levels; anchors, aliases and merge keys work, but alias",
+             "cycles, duplicate keys, lone surrogate escapes (`\\ud800`) and `!!binary`/`!!set` values are refused.",
+             "Durations and memory sizes take ASCII digits only, as Flink's parsers do. Any problem exits 2 naming the",
+             "file, the key path (with line and column for YAML-level problems) and the fix.", ""]
     for model in _models():
         lines += [f"## {model.__name__}", "", (model.__doc__ or "").strip(), "",
                   "| key | type | default | meaning |", "|---|---|---|---|"]

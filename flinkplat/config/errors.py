@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -24,14 +26,20 @@ class Problem:
 class ConfigError(Exception):
     """One or more problems in a stack's configuration. `str()` is the full, readable report."""
 
-    def __init__(self, stack: str, problems: Iterable[Problem]):
+    def __init__(self, stack: str, problems: Iterable[Problem], source: str | None = None):
         self.stack = stack
         self.problems = list(problems)
+        self.source = source  # the stack file, when the config was read from one
         super().__init__(self.render())
+
+    def in_file(self, source: Any) -> "ConfigError":
+        """The same error, naming the stack file it was read from."""
+        return ConfigError(self.stack, self.problems, str(source))
 
     def render(self) -> str:
         count = len(self.problems)
-        head = f"stack '{self.stack}': invalid configuration ({count} problem{'s' if count != 1 else ''})"
+        where = f" ({self.source})" if self.source else ""
+        head = f"stack '{self.stack}'{where}: invalid configuration ({count} problem{'s' if count != 1 else ''})"
         return "\n".join([head, *(f"  - {problem}" for problem in self.problems)])
 
 
@@ -43,9 +51,19 @@ def key_path(loc: Iterable[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("" if first else ".") + str(part)
+            out += ("" if first else ".") + path_segment(part)
         first = False
     return out
+
+
+_PLAIN_SEGMENT = re.compile(r"[^\s\[\]\"'\\]+")
+
+
+def path_segment(key: Any) -> str:
+    """A key as a key-path segment: as written, or JSON-quoted when it is empty or holds spaces, quotes, brackets
+    or control characters (so the path stays one readable token)."""
+    text = str(key)
+    return text if _PLAIN_SEGMENT.fullmatch(text) else json.dumps(text)
 
 
 def _model_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -83,6 +101,18 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f"did you mean '{close[0]}'? " if close else ""
 
 
+_BOUNDS = {"greater_than": ("greater than", "gt"), "greater_than_equal": ("of at least", "ge"),
+           "less_than": ("less than", "lt"), "less_than_equal": ("of at most", "le"),
+           "finite_number": ("that is finite, e.g. 1 or 0.5", None)}
+
+
+def _shown_input(value: Any) -> str:
+    """The offending input, cut to a readable length (a 300-digit number or a long text is not worth repeating)."""
+    from flinkplat.config.yamlfile import short
+
+    return repr(short(value)) if isinstance(value, str) else short(value)
+
+
 def problems_from_validation(error: ValidationError, root: type[BaseModel], prefix: tuple[Any, ...] = ()) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
@@ -101,9 +131,15 @@ def problems_from_validation(error: ValidationError, root: type[BaseModel], pref
             hint = did_you_mean(str(item.get("input")), [e.strip(" '") for e in expected.replace(" or ", ",").split(",")])
             if hint:
                 message = f"'{item.get('input')}' is not allowed; {hint}allowed: {expected}"
+        elif kind in _BOUNDS:
+            words, bound = _BOUNDS[kind]
+            limit = item.get("ctx", {}).get(bound, "") if bound else ""
+            limit = f"{limit:g}" if isinstance(limit, float) else limit
+            message = (f"{_shown_input(item.get('input'))} is out of range; use a number {words}{f' {limit}' if bound else ''} "
+                       "(see docs/configuration.md)")
         elif kind == "value_error":
             message = str(item["msg"]).removeprefix("Value error, ")
         else:
-            message = f"{item['msg']} (got {item.get('input')!r})"
+            message = f"{item['msg']} (got {_shown_input(item.get('input'))})"
         problems.append(Problem(key_path(prefix + loc), message))
     return problems

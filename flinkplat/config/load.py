@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from pydantic import ValidationError
 
+from flinkplat.config import yamlfile
 from flinkplat.config.crossref import check_references
-from flinkplat.config.errors import PROJECT, ConfigError, Problem, allowed_keys, did_you_mean, problems_from_validation
+from flinkplat.config.errors import (PROJECT, ConfigError, Problem, allowed_keys, did_you_mean, path_segment,
+                                     problems_from_validation)
 from flinkplat.config.models import StackConfig
 
 # Shown in offline plans instead of a secret's value (which only the Pulumi CLI can decrypt).
@@ -88,14 +89,26 @@ def _find_nested_secure(value: Any, path: str) -> str | None:
 def read_stack_file(path: Path, stack: str | None = None) -> tuple[dict[str, Any], set[str]]:
     """Parse a Pulumi.<stack>.yaml into (config values, secret keys). Secure values become placeholders."""
     stack = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    source = str(path)
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(stack, [Problem(str(path), "stack file not found; create it or pass --stack-file PATH")]) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(stack, [Problem(str(path), f"not valid YAML: {error}")]) from None
-    if not isinstance(document, Mapping) or not isinstance(document.get("config", {}), Mapping):
-        raise ConfigError(stack, [Problem(str(path), "a stack file is a mapping with a 'config:' mapping inside")])
+        raise ConfigError(stack, [Problem(source, "stack file not found; create it or pass --stack-file PATH")]) from None
+    except OSError as error:
+        raise ConfigError(stack, [Problem(source, f"cannot read the stack file ({error.strerror or error}); "
+                                          "pass a readable file with --stack-file PATH")]) from None
+    try:
+        document = yamlfile.load_yaml(yamlfile.decode_utf8(data)) or {}
+    except yamlfile.YamlProblem as problem:
+        raise ConfigError(stack, [Problem(_file_key_path(problem.path, problem.where), problem.message)],
+                          source) from None
+    if not isinstance(document, Mapping) or not isinstance(document.get("config") or {}, Mapping):
+        raise ConfigError(stack, [Problem("config" if isinstance(document, Mapping) else "(top level)",
+                                          "a stack file is a mapping with a 'config:' mapping inside "
+                                          "(config:\n  flink-platform:environment: dev ...)")], source)
+    unreadable = [Problem(_file_key_path(where), message) for where, message in yamlfile.value_problems(document)]
+    if unreadable:
+        raise ConfigError(stack, unreadable, source)
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
     problems = []
@@ -111,14 +124,36 @@ def read_stack_file(path: Path, stack: str | None = None) -> tuple[dict[str, Any
                                     f"(pulumi config set --secret {PROJECT}:<name> ...) and refer to it as {{secret: <name>}}"))
         values[full_key] = value
     if problems:
-        raise ConfigError(stack, problems)
+        raise ConfigError(stack, problems, source)
     return values, secret_keys
+
+
+def _file_key_path(path: tuple[Any, ...], where: str | None = None) -> str:
+    """A location in a stack file as a config key path: ('config', 'clusters', 0, 'job') ->
+    'flink-platform:clusters[0].job'; outside `config:` the plain keys; plus 'line L, column C' when known."""
+    parts = list(path)
+    if len(parts) >= 2 and parts[0] == "config" and isinstance(parts[1], str):
+        key = path_segment(parts[1])
+        text = key if ":" in key else f"{PROJECT}:{key}"
+        parts = parts[2:]
+    elif parts:
+        text, parts = path_segment(parts[0]), parts[1:]
+    else:
+        text = "(top level)"
+    more = len(parts) - 10 if len(parts) > 12 else 0  # the depth-limit error: the first levels locate it
+    for part in parts[:10] if more else parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{path_segment(part)}"
+    text += f"…({more} more levels)" if more else ""
+    return f"{text} ({where})" if where else text
 
 
 def load_stack_file(path: Path, stack: str | None = None) -> LoadedStack:
     stack = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values, secret_keys = read_stack_file(path, stack)
-    return load_stack(stack, values, secret_keys)
+    try:
+        return load_stack(stack, values, secret_keys)
+    except ConfigError as error:
+        raise error.in_file(path) from None
 
 
 def load_from_pulumi_runtime() -> LoadedStack:
@@ -134,7 +169,7 @@ def load_from_pulumi_runtime() -> LoadedStack:
         if isinstance(value, str) and value[:1] in "[{":
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON (or numbers/nesting JSON cannot hold): the text itself
                 pass
         values[key] = value
     return load_stack(pulumi.get_stack(), values, secret_keys)

@@ -17,14 +17,22 @@ from pydantic.alias_generators import to_camel
 
 from flinkplat import versions
 from flinkplat.flink.durations import parse_duration_ms
+from flinkplat.flink.layout import DEFAULT_FLINK_MEMORY_RATIO
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small value types
 # ---------------------------------------------------------------------------------------------------------------
 
-_MEMORY_RE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+_MEMORY_RE = re.compile(r"^\s*([0-9]+)\s*([a-zA-Z]*)\s*$")  # ASCII digits only, as Flink's MemorySize
 _FLINK_UNITS = {"", "b", "bytes", "k", "kb", "kibibytes", "m", "mb", "mebibytes", "g", "gb", "gibibytes", "t", "tb", "tebibytes"}
 _K8S_UNITS = {"Ki": "k", "Mi": "m", "Gi": "g", "Ti": "t"}
+_UNIT_BYTES = {**{u: 1 << 10 for u in ("k", "kb", "kibibytes", "ki")}, **{u: 1 << 20 for u in ("m", "mb", "mebibytes", "mi")},
+               **{u: 1 << 30 for u in ("g", "gb", "gibibytes", "gi")}, **{u: 1 << 40 for u in ("t", "tb", "tebibytes", "ti")}}
+_LONG_MAX = (1 << 63) - 1
+# Upper bounds of the schema's numbers (each documented on its field): Flink's limit on parallelism and max
+# parallelism (KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM), and a CPU count no node exceeds.
+MAX_PARALLELISM = 32768
+MAX_CPU = 1024
 
 
 def _memory(value: str) -> str:
@@ -34,6 +42,8 @@ def _memory(value: str) -> str:
     if not match:
         raise ValueError(f"'{value}' is not a memory size; write it like 2048m or 4g (Flink units, binary)")
     number, unit = match.groups()
+    if len(number) > 19 or int(number) * _UNIT_BYTES.get(unit.lower(), 1) > _LONG_MAX:
+        raise ValueError(f"'{value}' is too large: Flink reads memory sizes as 64-bit byte counts (at most 8 EiB)")
     if unit in _K8S_UNITS:
         return f"{number}{_K8S_UNITS[unit]}"
     if unit.lower() not in _FLINK_UNITS:
@@ -51,7 +61,7 @@ def duration_ms(value: str) -> int:
     """Milliseconds of a Flink duration such as `30 s`, `1 min`, `10m`, `500ms`. The stack file requires a unit
     (Flink would read a bare number as milliseconds, which is rarely what was meant)."""
     try:
-        if str(value).strip().isdigit():
+        if str(value).strip().isascii() and str(value).strip().isdigit():
             raise ValueError
         return int(parse_duration_ms(str(value)))
     except ValueError:
@@ -91,6 +101,21 @@ def _flink_name(value: str) -> str:
     return value
 
 
+def _raw_number(key: str, item: Any, integer: bool, low: float, high: float, example: str) -> float:
+    """A number in a raw Flink option, read as Flink reads it (a number or its text), within [low, high]."""
+    number: float | None = None
+    if not isinstance(item, bool):
+        try:
+            number = float(str(item).strip()) if not integer or isinstance(item, float) else int(str(item).strip())
+        except ValueError:
+            number = None
+    if number is None or not low <= number <= high or (integer and number != int(number)):  # NaN fails the range
+        kind = "a whole number" if integer else "a number"
+        raise ValueError(f"flinkConfiguration.{key}: {str(item)[:40]!r} is not {kind} from {low:g} to {high:g} "
+                         f"(the platform computes with it); write e.g. {example}")
+    return number
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 FlinkName = Annotated[str, AfterValidator(_flink_name)]
 # Keys the operator sets itself and its DefaultValidator rejects ("Forbidden Flink config key").
@@ -103,7 +128,8 @@ class Model(BaseModel):
     """Base of every stack-file object: camelCase keys, unknown keys rejected, immutable once loaded."""
 
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, use_attribute_docstrings=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, use_attribute_docstrings=True,
+        allow_inf_nan=False,  # .inf/.nan (or "1e309") is never a setting: every float must be finite
     )
 
 
@@ -128,8 +154,9 @@ class Addons(Model):
     """Install the Apache Flink Kubernetes Operator (pinned 1.15.0). Default: true."""
     cert_manager: bool = True
     """Install cert-manager, which the operator's admission webhook needs. Default: true."""
-    keda: bool = False
-    """Install KEDA. Default: false; switched on automatically when a job on this cluster uses a KEDA mode."""
+    keda: bool | None = None
+    """Install KEDA. Unset (default): installed when a job on this cluster uses a KEDA mode (kafka-lag, custom);
+    true: always; false: never — KEDA is managed outside this stack and its CRDs must already exist."""
     prometheus_stack: bool = False
     """Install kube-prometheus-stack. Default: false (most clusters already run one)."""
 
@@ -143,8 +170,8 @@ class KubernetesCluster(Model):
     """kubeconfig context to use. Exactly one of `context` and `kubeconfig` must be set."""
     kubeconfig: SecretRef | None = None
     """A secret config key holding the whole kubeconfig (for CI). Exactly one of `context` and `kubeconfig`."""
-    wave: int = Field(default=1, ge=0)
-    """Rollout wave: lower waves are rolled out first; wave 0 is the canary. Default: 1."""
+    wave: int = Field(default=1, ge=0, le=1000)
+    """Rollout wave: lower waves are rolled out first; wave 0 is the canary. 0 to 1000. Default: 1."""
     labels: dict[str, str] = {}
     """Free labels (e.g. tier: canary) used by job placement."""
     oidc_provider_arn: str | None = None
@@ -157,7 +184,7 @@ class KubernetesCluster(Model):
     @field_validator("wave", mode="before")
     @classmethod
     def _wave_number(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 8:
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"unknown wave {value!r}: a wave is a whole number, 0 or more (0 is the canary, "
@@ -177,7 +204,7 @@ class KubernetesCluster(Model):
 class Region(Model):
     """An AWS region: one AWS provider and one checkpoint bucket per region."""
 
-    name: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    name: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
     """AWS region name, e.g. us-east-1."""
     kubernetes_clusters: list[KubernetesCluster] = Field(min_length=1)
     """The Kubernetes clusters in this region (at least one)."""
@@ -190,19 +217,111 @@ class Region(Model):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class Storage(Model):
-    """Checkpoint storage: one hardened S3 bucket per region, one prefix per Flink cluster."""
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ENDPOINT = re.compile(r"^(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{1,5}))?/?$")
+_SECRET_DATA_KEY = r"^[-._a-zA-Z0-9]+$"
 
-    bucket_prefix: DnsLabel
-    """Bucket names are `<bucketPrefix>-<environment>-<region>`."""
-    checkpoint_expiration_days: int = Field(default=14, ge=1)
-    """Objects under `checkpoints/` older than this are expired. Default: 14 days."""
-    savepoint_expiration_days: int = Field(default=90, ge=1)
-    """Objects under `savepoints/` older than this are expired. Default: 90 days."""
-    noncurrent_version_expiration_days: int = Field(default=7, ge=1)
-    """Old versions of overwritten objects are removed after this. Default: 7 days."""
+
+def endpoint_port(endpoint: str) -> int:
+    """TCP port of an object-store endpoint URL: the explicit one, else 443 for https and 80 for http."""
+    match = _ENDPOINT.match(endpoint)
+    if not match:
+        raise ValueError(f"'{endpoint}' is not an endpoint URL")
+    if match["port"]:
+        return int(match["port"])
+    return 443 if match["scheme"] == "https" else 80
+
+
+class CredentialsSecret(Model):
+    """A Kubernetes Secret holding the object store's access key pair. It is never read by Pulumi: the Flink pods
+    get its keys as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY through `secretKeyRef`, which the S3 filesystem's
+    default AWS credentials chain reads. Create it in every team namespace that runs Flink clusters (pods wait in
+    CreateContainerConfigError until it exists), e.g.
+    `kubectl -n flink-<team> create secret generic <name> --from-literal=access-key=… --from-literal=secret-key=…`."""
+
+    name: DnsLabel
+    """Name of the Secret (in the Flink cluster's team namespace)."""
+    access_key_id_key: str = Field(default="access-key", pattern=_SECRET_DATA_KEY)
+    """Key of the Secret holding the access key id. Default: access-key."""
+    secret_access_key_key: str = Field(default="secret-key", pattern=_SECRET_DATA_KEY)
+    """Key of the Secret holding the secret access key. Default: secret-key."""
+
+
+class S3CompatibleStorage(Model):
+    """An existing bucket on an S3-compatible object store (MinIO, Ceph RGW, an on-prem appliance). The platform
+    creates no cloud resource for it (no AWS provider, no IAM): it only points Flink's S3 filesystem at the endpoint."""
+
+    endpoint: str
+    """Endpoint URL with scheme and, if not 443/80, port, e.g. http://minio.minio.svc:9000 (Flink's `s3.endpoint`).
+    The port is also what team namespaces open for S3 egress (to `egress.s3Cidrs`)."""
+    bucket: str
+    """Name of the existing bucket; every Flink cluster gets its own `<kube cluster>/<namespace>/<name>` prefix."""
+    credentials_secret: CredentialsSecret
+    """The Kubernetes Secret with the access key pair (by name and keys; never the keys themselves)."""
+    path_style_access: bool = True
+    """Address objects as `<endpoint>/<bucket>/<key>` (`s3.path.style.access`), which MinIO and most on-prem stores
+    need; false uses virtual-hosted `<bucket>.<host>` names. Default: true."""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_url(cls, value: str) -> str:
+        if not _ENDPOINT.match(value):
+            raise ValueError(f"'{value}' is not an endpoint URL; write it like http://minio.minio.svc:9000 or "
+                             "https://s3.storage.example.com (scheme, host, optional port, no path)")
+        port = endpoint_port(value)
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port {port} of '{value}' is not a TCP port (1-65535)")
+        return value.rstrip("/")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _BUCKET_NAME.match(value) or ".." in value:
+            raise ValueError(f"'{value}' is not a bucket name: 3-63 lower-case letters, digits, '.' and '-', "
+                             "starting and ending with a letter or digit")
+        return value
+
+    @property
+    def port(self) -> int:
+        return endpoint_port(self.endpoint)
+
+
+_AWS_BUCKET_FIELDS = ("checkpoint_expiration_days", "savepoint_expiration_days",
+                      "noncurrent_version_expiration_days", "force_destroy")
+
+
+class Storage(Model):
+    """Checkpoint storage, one prefix per Flink cluster. Either AWS (`bucketPrefix`: one hardened S3 bucket per
+    region, created and owned by the stack, with IAM roles per Flink cluster) or `s3Compatible` (an existing bucket on
+    any S3-compatible store, credentials from a Kubernetes Secret: the stack then needs no AWS account)."""
+
+    bucket_prefix: DnsLabel | None = None
+    """AWS: bucket names are `<bucketPrefix>-<environment>-<region>`. Exactly one of `bucketPrefix` and
+    `s3Compatible` is set."""
+    s3_compatible: S3CompatibleStorage | None = None
+    """An existing bucket on an S3-compatible object store instead of AWS buckets. Default: unset (AWS)."""
+    checkpoint_expiration_days: int = Field(default=14, ge=1, le=3650)
+    """AWS only: objects under `checkpoints/` older than this are expired. 1 to 3650. Default: 14 days."""
+    savepoint_expiration_days: int = Field(default=90, ge=1, le=3650)
+    """AWS only: objects under `savepoints/` older than this are expired. 1 to 3650. Default: 90 days."""
+    noncurrent_version_expiration_days: int = Field(default=7, ge=1, le=3650)
+    """AWS only: old versions of overwritten objects are removed after this. 1 to 3650. Default: 7 days."""
     force_destroy: bool | None = None
-    """Allow destroying a non-empty bucket. Default: false in prod, true elsewhere."""
+    """AWS only: allow destroying a non-empty bucket. Default: false in prod, true elsewhere."""
+
+    @model_validator(mode="after")
+    def _one_kind_of_storage(self) -> "Storage":
+        if (self.bucket_prefix is None) == (self.s3_compatible is None):
+            raise ValueError("set exactly one of 'bucketPrefix' (AWS: the stack creates one bucket per region) or "
+                             "'s3Compatible' (an existing bucket on MinIO/Ceph/on-prem: endpoint, bucket, "
+                             "credentialsSecret)")
+        if self.s3_compatible is not None:
+            aws_only = [to_camel(name) for name in _AWS_BUCKET_FIELDS if name in self.model_fields_set]
+            if aws_only:
+                raise ValueError(f"{', '.join(aws_only)} only apply to the AWS buckets the stack creates; with "
+                                 "'s3Compatible' the bucket is not managed here: remove them (set lifecycle rules on "
+                                 "the object store itself)")
+        return self
 
 
 class Monitoring(Model):
@@ -214,6 +333,12 @@ class Monitoring(Model):
     """Namespace where Prometheus runs (allowed to scrape the metrics port). Default: monitoring."""
     selector_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
     """Labels the Prometheus install selects PodMonitors/PrometheusRules by. Default: release: kube-prometheus-stack."""
+    scrape: Literal["podMonitor", "serviceMonitor"] = "podMonitor"
+    """How Prometheus finds the Flink pods. `podMonitor`: a PodMonitor per Flink cluster. `serviceMonitor`: for
+    Prometheus installs that select only ServiceMonitors, a headless Service `<cluster>-metrics` selecting the
+    cluster's JobManager and TaskManager pods plus a ServiceMonitor on its `metrics` port; both give the series the
+    same labels (namespace, pod, flink_cluster, component, job_name …), so alerts and dashboards are identical.
+    Default: podMonitor."""
     grafana_dashboards: bool = True
     """Ship a Grafana dashboard ConfigMap (label grafana_dashboard: "1"). Default: true."""
     prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
@@ -223,10 +348,10 @@ class Monitoring(Model):
 class KafkaEgress(Model):
     """Kafka brokers a team's jobs may reach."""
 
-    cidr: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    cidr: str = Field(pattern=r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$")
     """Broker network, e.g. 10.20.0.0/16 (NetworkPolicy cannot match DNS names)."""
-    ports: list[int] = [9092]
-    """Broker ports. Default: [9092]."""
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = [9092]
+    """Broker ports (1 to 65535). Default: [9092]."""
 
 
 class Egress(Model):
@@ -249,8 +374,8 @@ class Quota(Model):
     """Total CPU requests and limits. Default: 32."""
     memory: str = "128Gi"
     """Total memory requests and limits. Default: 128Gi."""
-    pods: int = 100
-    """Maximum pods. Default: 100."""
+    pods: int = Field(default=100, ge=1, le=100_000)
+    """Maximum pods, 1 to 100000. Default: 100."""
 
 
 class Team(Model):
@@ -278,12 +403,13 @@ class Team(Model):
 class JobManager(Model):
     """JobManager resources."""
 
-    cpu: float = Field(default=1.0, gt=0)
-    """CPU cores. Default: 1."""
+    cpu: float = Field(default=1.0, gt=0, le=MAX_CPU)
+    """CPU cores, more than 0 and at most 1024. Default: 1."""
     memory: MemorySize = "2048m"
     """Total process memory (Flink units). Default: 2048m."""
-    replicas: int = Field(default=1, ge=1)
-    """JobManager pods; more than 1 adds standby JobManagers and requires Kubernetes HA (switched on). Default: 1."""
+    replicas: int = Field(default=1, ge=1, le=10)
+    """JobManager pods, 1 to 10; more than 1 adds standby JobManagers and requires Kubernetes HA (switched on).
+    Default: 1."""
 
 
 class HostNetwork(Model):
@@ -318,14 +444,21 @@ class HostNetwork(Model):
 class TaskManager(Model):
     """TaskManager resources."""
 
-    cpu: float = Field(default=1.0, gt=0)
-    """CPU cores per TaskManager. Default: 1."""
+    cpu: float = Field(default=1.0, gt=0, le=MAX_CPU)
+    """CPU cores per TaskManager, more than 0 and at most 1024. Default: 1."""
     memory: MemorySize = "4096m"
     """Total process memory per TaskManager (Flink units). Default: 4096m."""
-    slots: int = Field(default=1, ge=1)
-    """Task slots per TaskManager (`taskmanager.numberOfTaskSlots`); keep it equal to `cpu`. Default: 1."""
-    replicas: int | None = Field(default=None, ge=1)
-    """TaskManager pods. Unset: derived by Flink from parallelism / slots. Owned by the scaler when autoscaling."""
+    flink_memory_ratio: float | None = Field(default=DEFAULT_FLINK_MEMORY_RATIO, gt=0, lt=1)
+    """Largest share of `memory` for Flink's Total Flink Memory when flinkConfiguration sets no TaskManager memory
+    layout: the platform renders `taskmanager.memory.flink.size` (and the `jvm-overhead.max` Flink then needs),
+    checked against Flink's own derivation; the rest is headroom for native memory. Nothing is rendered where
+    Flink's default split is already within it (containers below about 1494m). Null: Flink's default split
+    (about 84 % of 4096m). Default: 0.7, the prod pack's flink-memory-ratio. See docs/memory.md."""
+    slots: int = Field(default=1, ge=1, le=1024)
+    """Task slots per TaskManager (`taskmanager.numberOfTaskSlots`), 1 to 1024; keep it equal to `cpu`. Default: 1."""
+    replicas: int | None = Field(default=None, ge=1, le=MAX_PARALLELISM)
+    """TaskManager pods, 1 to 32768 (Flink's parallelism limit). Unset: derived by Flink from parallelism / slots.
+    Owned by the scaler when autoscaling."""
     host_network: HostNetwork | None = None
     """Run TaskManagers with hostNetwork. Default: off."""
 
@@ -344,8 +477,8 @@ class Job(Model):
     """Main class. Unset: the jar manifest's Main-Class."""
     args: list[str] = []
     """Program arguments."""
-    parallelism: int = Field(default=1, ge=1)
-    """Job parallelism. Default: 1. Ignored by Flink when taskManager.replicas is set (replicas × slots wins)."""
+    parallelism: int = Field(default=1, ge=1, le=MAX_PARALLELISM)
+    """Job parallelism, 1 to 32768 (Flink's limit). Default: 1. Ignored by Flink when taskManager.replicas is set (replicas × slots wins)."""
     upgrade_mode: UpgradeMode = "savepoint"
     """How the operator upgrades the job. Default: savepoint (never the operator's own default, stateless)."""
     allow_non_restored_state: bool = False
@@ -354,8 +487,8 @@ class Job(Model):
     """Start from this savepoint (e.g. after a rename or a move). Default: none."""
     savepoint_interval: Duration | None = None
     """Periodic savepoints (`kubernetes.operator.periodic.savepoint.interval`). Default: none."""
-    source_parallelism: int | None = Field(default=None, ge=1)
-    """Parallelism of the Kafka source if different from the job's (checked against partitions)."""
+    source_parallelism: int | None = Field(default=None, ge=1, le=MAX_PARALLELISM)
+    """Parallelism of the Kafka source if different from the job's (checked against partitions), 1 to 32768."""
 
 
 class KafkaSource(Model):
@@ -365,8 +498,8 @@ class KafkaSource(Model):
     """Comma-separated host:port list."""
     topic: str
     """Topic the job reads (KEDA must always know it: Flink readers do not join the consumer group)."""
-    partitions: int = Field(ge=1)
-    """Partition count of the topic."""
+    partitions: int = Field(ge=1, le=1_000_000)
+    """Partition count of the topic, 1 to 1000000."""
     consumer_group: str
     """Consumer group whose committed offsets KEDA reads (the KafkaSource `group.id`)."""
     sasl_username: str | None = None
@@ -394,10 +527,10 @@ class Checkpointing(Model):
     """Checkpoint timeout; keep it ≥ 3 × interval. Default: 10min."""
     min_pause: Duration = "10s"
     """Minimum pause between checkpoints. Default: 10s."""
-    max_concurrent: int = Field(default=1, ge=1)
-    """Concurrent checkpoints. Default: 1 (2 only for large state)."""
-    retained: int = Field(default=3, ge=1)
-    """Retained completed checkpoints. Default: 3."""
+    max_concurrent: int = Field(default=1, ge=1, le=100)
+    """Concurrent checkpoints, 1 to 100. Default: 1 (2 only for large state)."""
+    retained: int = Field(default=3, ge=1, le=1000)
+    """Retained completed checkpoints, 1 to 1000. Default: 3."""
     state_backend: Literal["hashmap", "rocksdb", "forst"] = "rocksdb"
     """State backend. Default: rocksdb (forst needs Flink 2.x)."""
     incremental: bool = True
@@ -414,8 +547,8 @@ class CustomMetric(Model):
 
     query: str
     """PromQL returning a single value, e.g. sum(flink_taskmanager_job_task_operator_pendingRecords{job_name="x"})."""
-    threshold: float = Field(gt=0)
-    """Target value per TaskManager (replicas = ceil(value / threshold))."""
+    threshold: float = Field(gt=0, le=1e15)
+    """Target value per TaskManager (replicas = ceil(value / threshold)), more than 0 and at most 1e15."""
     server_address: str | None = None
     """Prometheus URL. Default: monitoring.prometheusAddress."""
 
@@ -426,18 +559,18 @@ class Autoscaling(Model):
 
     mode: AutoscalingMode = "none"
     """none | cpu | memory | cpu+memory (HPA) | kafka-lag | custom (KEDA) | flink-autoscaler (operator). Default: none."""
-    min_replicas: int = Field(default=1, ge=1)
-    """Minimum TaskManagers (HPA/KEDA). Default: 1 (a FlinkDeployment rejects 0)."""
-    max_replicas: int = Field(default=5, ge=1)
-    """Maximum TaskManagers (HPA/KEDA). Default: 5."""
+    min_replicas: int = Field(default=1, ge=1, le=MAX_PARALLELISM)
+    """Minimum TaskManagers (HPA/KEDA), 1 to 32768. Default: 1 (a FlinkDeployment rejects 0)."""
+    max_replicas: int = Field(default=5, ge=1, le=MAX_PARALLELISM)
+    """Maximum TaskManagers (HPA/KEDA), 1 to 32768. Default: 5."""
     cpu_target_percent: int = Field(default=65, ge=1, le=100)
     """HPA CPU utilisation target. Default: 65."""
     memory_target_percent: int = Field(default=80, ge=1, le=100)
     """HPA memory utilisation target. Default: 80."""
-    scale_down_stabilization_seconds: int = Field(default=300, ge=0)
-    """HPA/KEDA scale-down stabilisation window. Default: 300 s."""
-    lag_threshold: int = Field(default=50, ge=1)
-    """kafka-lag: target lag per TaskManager. Default: 50."""
+    scale_down_stabilization_seconds: int = Field(default=300, ge=0, le=3600)
+    """HPA/KEDA scale-down stabilisation window, 0 to 3600 s (the HPA API's maximum). Default: 300 s."""
+    lag_threshold: int = Field(default=50, ge=1, le=1_000_000_000)
+    """kafka-lag: target lag per TaskManager, 1 to 1000000000. Default: 50."""
     custom: CustomMetric | None = None
     """custom: the Prometheus trigger (required for mode custom)."""
     utilization_target: float = Field(default=0.7, gt=0, le=1)
@@ -530,7 +663,8 @@ class FlinkCluster(Model):
     jobs: list[Job] = []
     """Session jobs (session mode)."""
     high_availability: bool | None = None
-    """Kubernetes HA. Default: on in prod and whenever jobManager.replicas > 1; off elsewhere."""
+    """Kubernetes HA. Default: on in prod and whenever jobManager.replicas > 1; off elsewhere. `false` together with
+    jobManager.replicas > 1 is refused (standby JobManagers need HA)."""
     checkpointing: Checkpointing = Checkpointing()
     """Checkpointing. Default: every 60s to S3, RocksDB incremental."""
     kafka: KafkaSource | None = None
@@ -542,7 +676,9 @@ class FlinkCluster(Model):
     overrides: list[FlinkClusterOverride] = []
     """Per-region / per-cluster settings."""
     flink_configuration: dict[str, Any] = {}
-    """Any Flink option, passed through verbatim (wins over the platform's generated options)."""
+    """Any Flink option, passed through verbatim (wins over the platform's generated options), except options that
+    would bypass a typed setting (host network, service account, HA, storage dirs, scheduler, …: refused with the
+    setting to use, see docs/policies.md). Never put secrets here: they are a policy violation."""
     protect: bool | None = None
     """Protect the FlinkDeployment against delete/replace (Pulumi `protect`). Default: true in prod."""
     waivers: list[Waiver] = []
@@ -557,6 +693,17 @@ class FlinkCluster(Model):
             if key in _OPERATOR_OWNED_KEYS:
                 raise ValueError(f"flinkConfiguration.{key} is set by the Flink operator itself and its validator "
                                  "rejects it; remove it (the operator derives it from the resource's name/namespace)")
+        return value
+
+    @field_validator("flink_configuration")
+    @classmethod
+    def _options_the_platform_reads(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Raw options the platform itself computes with (LimitRange, max parallelism) must be numbers Flink reads."""
+        for key, item in value.items():
+            if key == "pipeline.max-parallelism":
+                _raw_number(key, item, integer=True, low=1, high=MAX_PARALLELISM, example="720")
+            elif re.fullmatch(r"kubernetes\.(jobmanager|taskmanager)\.(cpu|memory)\.limit-factor", key):
+                _raw_number(key, item, integer=False, low=1, high=1000, example="1.5")
         return value
 
     @model_validator(mode="after")

@@ -13,7 +13,10 @@ from typing import Any
 
 from flinkplat import versions
 from flinkplat.config.fleet import Placement
+from flinkplat.config.models import FlinkCluster, S3CompatibleStorage, Storage
 from flinkplat.flink import keys
+from flinkplat.flink.layout import taskmanager_layout
+from flinkplat.flink.memory import FlinkMemoryError, parse_memory_size
 from flinkplat.flink.scaling import ScalingDecision, decide
 
 MAIN_CONTAINER = "flink-main-container"
@@ -48,15 +51,55 @@ def bucket_name(bucket_prefix: str, environment: str, region: str) -> str:
     return f"{bucket_prefix}-{environment}-{region}"
 
 
+def checkpoint_bucket(storage: Storage, environment: str, region: str) -> str:
+    """The bucket a region's Flink clusters checkpoint to: the stack's own AWS bucket, or the existing bucket of an
+    S3-compatible store (the same for every region)."""
+    if storage.s3_compatible is not None:
+        return storage.s3_compatible.bucket
+    assert storage.bucket_prefix is not None  # the Storage model requires one of the two
+    return bucket_name(storage.bucket_prefix, environment, region)
+
+
+# Flink's S3 filesystems (presto and hadoop) read these `s3.*` options; presto mirrors s3.path.style.access to its
+# own presto.s3.path-style-access. Credentials are NOT options here: they come from the pod's environment.
+S3_ENDPOINT_KEY = "s3.endpoint"
+S3_PATH_STYLE_KEY = "s3.path.style.access"
+# Read by the AWS SDK's default credentials chain, which the presto S3 filesystem falls back to when no key is set.
+ACCESS_KEY_ENV, SECRET_KEY_ENV = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
+
+
+def object_store_configuration(object_store: S3CompatibleStorage | None) -> dict[str, Any]:
+    if object_store is None:
+        return {}
+    return {S3_ENDPOINT_KEY: object_store.endpoint, S3_PATH_STYLE_KEY: object_store.path_style_access}
+
+
+def object_store_env(object_store: S3CompatibleStorage | None) -> list[dict[str, Any]]:
+    """The access key pair as environment variables from the Kubernetes Secret (never a value in the manifest)."""
+    if object_store is None:
+        return []
+    secret = object_store.credentials_secret
+    return [
+        {"name": ACCESS_KEY_ENV, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.access_key_id_key}}},
+        {"name": SECRET_KEY_ENV,
+         "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.secret_access_key_key}}},
+    ]
+
+
 def storage_paths(placement: Placement, bucket: str) -> StoragePaths:
     return StoragePaths(bucket, f"{placement.kube.name}/{placement.namespace}/{placement.cluster.name}")
 
 
-def ha_wanted(placement: Placement, is_prod: bool) -> bool:
-    cluster = placement.cluster
+def ha_decision(cluster: FlinkCluster, is_prod: bool) -> bool:
+    """Kubernetes HA on or off. An explicit highAvailability is what renders (a contradiction with standby
+    JobManagers is refused at load time, flinkplat.flink.raw_keys); unset: on in prod and with standby JobManagers."""
     if cluster.high_availability is not None:
-        return cluster.high_availability or cluster.job_manager.replicas > 1
+        return cluster.high_availability
     return is_prod or cluster.job_manager.replicas > 1
+
+
+def ha_wanted(placement: Placement, is_prod: bool) -> bool:
+    return ha_decision(placement.cluster, is_prod)
 
 
 def labels(placement: Placement) -> dict[str, str]:
@@ -91,7 +134,19 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def flink_configuration(placement: Placement, paths: StoragePaths, is_prod: bool, decision: ScalingDecision) -> dict[str, str]:
+def _taskmanager_layout(placement: Placement) -> dict[str, str]:
+    """The platform's TaskManager memory split (flinkplat/flink/layout.py); none for a size only the operator reads."""
+    cluster = placement.cluster
+    try:
+        process = parse_memory_size(cluster.task_manager.memory)
+    except FlinkMemoryError:
+        return {}
+    return taskmanager_layout(process, cluster.task_manager.flink_memory_ratio, cluster.flink_configuration,
+                              cluster.flink_version)
+
+
+def flink_configuration(placement: Placement, paths: StoragePaths, is_prod: bool, decision: ScalingDecision,
+                        object_store: S3CompatibleStorage | None = None) -> dict[str, str]:
     cluster = placement.cluster
     ck = keys.checkpoint_keys(cluster.flink_version)
     cp = cluster.checkpointing
@@ -134,6 +189,8 @@ def flink_configuration(placement: Placement, paths: StoragePaths, is_prod: bool
         conf["taskmanager.rpc.port"] = host_network.rpc_port
     if cluster.job and cluster.job.savepoint_interval:
         conf["kubernetes.operator.periodic.savepoint.interval"] = cluster.job.savepoint_interval
+    conf.update(object_store_configuration(object_store))
+    conf.update(_taskmanager_layout(placement))
     conf.update(cluster.flink_configuration)  # the escape hatch wins
     return {key: _fmt(value) for key, value in conf.items()}
 
@@ -148,7 +205,7 @@ def _security_context() -> dict[str, Any]:
     }
 
 
-def pod_template(placement: Placement) -> dict[str, Any]:
+def pod_template(placement: Placement, object_store: S3CompatibleStorage | None = None) -> dict[str, Any]:
     cluster = placement.cluster
     return {
         "metadata": {"labels": labels(placement)},
@@ -156,7 +213,8 @@ def pod_template(placement: Placement) -> dict[str, Any]:
             "securityContext": {"runAsNonRoot": True, "runAsUser": FLINK_UID, "fsGroup": FLINK_UID},
             "containers": [{
                 "name": MAIN_CONTAINER,
-                "env": [{"name": "ENABLE_BUILT_IN_PLUGINS", "value": s3_plugin_jar(cluster.flink_version)}],
+                "env": [{"name": "ENABLE_BUILT_IN_PLUGINS", "value": s3_plugin_jar(cluster.flink_version)},
+                        *object_store_env(object_store)],
                 "ports": [{"name": METRICS_PORT_NAME, "containerPort": metrics_port(placement), "protocol": "TCP"}],
                 "securityContext": _security_context(),
             }],
@@ -234,7 +292,10 @@ def annotations(placement: Placement) -> dict[str, str]:
     return out
 
 
-def flink_deployment(placement: Placement, bucket: str, is_prod: bool) -> dict[str, Any]:
+def flink_deployment(placement: Placement, bucket: str, is_prod: bool,
+                     object_store: S3CompatibleStorage | None = None) -> dict[str, Any]:
+    """`object_store`: the stack's S3-compatible store (endpoint, path style, credentials Secret); None on AWS, where
+    the pod's cloud role (IRSA / Pod Identity) is the credential."""
     cluster = placement.cluster
     decision = decide(cluster)
     paths = storage_paths(placement, bucket)
@@ -249,8 +310,8 @@ def flink_deployment(placement: Placement, bucket: str, is_prod: bool) -> dict[s
         "flinkVersion": keys.operator_version_enum(cluster.flink_version),
         "serviceAccount": service_account_name(placement),
         "mode": decision.deployment_mode,
-        "flinkConfiguration": flink_configuration(placement, paths, is_prod, decision),
-        "podTemplate": pod_template(placement),
+        "flinkConfiguration": flink_configuration(placement, paths, is_prod, decision, object_store),
+        "podTemplate": pod_template(placement, object_store),
         "jobManager": {
             "replicas": cluster.job_manager.replicas,
             "resource": {"cpu": cluster.job_manager.cpu, "memory": cluster.job_manager.memory},

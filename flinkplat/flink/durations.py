@@ -18,19 +18,28 @@ for _labels, _ms in (
     for _label in _labels:
         _DURATION_UNITS_MS[_label] = _ms
 
-_DURATION_RE = re.compile(r"^(\d+)\s*(\S*)$")
+# Flink's TimeUtils.parseDuration: ASCII digits only (it compares characters with '0'..'9'; Java's trim() drops
+# only characters up to U+0020), a 64-bit number, then an optional unit label.
+_DURATION_RE = re.compile(r"^([0-9]+)[\x00-\x20]*(\S*)$", re.ASCII)
+_LONG_MAX = (1 << 63) - 1
+
+
+def _java_trim(text: str) -> str:
+    return text.strip("".join(chr(c) for c in range(0x21)))
 
 
 def parse_duration_ms(text: str) -> float:
     """`"60s"` → 60000.0, `"10 min"` → 600000.0, `"500"` → 500.0 (no unit: milliseconds). ValueError if Flink
-    could not read it either."""
-    trimmed = str(text).strip().lower()
+    could not read it either (non-ASCII digits such as `٣s`, numbers beyond 64 bits, unknown units)."""
+    trimmed = _java_trim(str(text)).lower()
     match = _DURATION_RE.match(trimmed)
     if not match:
-        raise ValueError(f"'{text}' is not a duration Flink can read (write it like 60s, 10min, 1h)")
+        raise ValueError(f"'{text}' is not a duration Flink can read (write it like 60s, 10min, 1h, with digits 0-9)")
     number, unit = match.groups()
     if unit not in _DURATION_UNITS_MS and unit != "":
         raise ValueError(f"'{text}' has an unknown time unit '{unit}' (use ms, s, min, h or d)")
+    if len(number) > 19 or int(number) > _LONG_MAX or int(number) * _DURATION_UNITS_MS.get(unit, 1) > _LONG_MAX:
+        raise ValueError(f"'{text}' is too long for Flink (a duration is at most 2^63-1 milliseconds)")
     return int(number) * (_DURATION_UNITS_MS.get(unit, 1))
 
 

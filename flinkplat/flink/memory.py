@@ -296,7 +296,8 @@ def _parse_bytes(text: str) -> int:
     unit = _java_trim(trimmed[pos:]).lower()
     if not number:
         raise _JavaError(NFE, "text does not start with a number")
-    value = int(number)
+    # More than 19 digits overflows a long anyway (and int() refuses over 4300 digits).
+    value = int(number) if len(number) <= 19 else LONG_MAX + 1
     if value > LONG_MAX:
         raise _JavaError(
             IAE, f"The value '{number}' cannot be re represented as 64bit number (numeric overflow)."
@@ -1099,6 +1100,9 @@ def _jm_fields(jm: JobManagerMemory) -> dict[str, Any]:
         "metaspace": jm.metaspace,
         "overhead": jm.overhead,
         "xmx": jm.xmx,
+        # -XX:MaxDirectMemorySize: Flink sets it for the JobManager only with
+        # jobmanager.memory.enable-jvm-direct-memory-limit: true; None = no limit flag.
+        "max_direct": jm.max_direct,
         "max_metaspace": jm.max_metaspace,
     }
 

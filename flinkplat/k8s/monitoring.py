@@ -1,6 +1,7 @@
 """Monitoring of one Flink cluster copy: a PodMonitor (JobManager and TaskManager pods — native TaskManagers have no
-Service), a PrometheusRule written on Flink's real Prometheus metric names (FACTS §4.2) and a Grafana dashboard
-ConfigMap for the Grafana sidecar.
+Service) or, with `monitoring.scrape: serviceMonitor`, a headless metrics Service of our own plus a ServiceMonitor;
+a PrometheusRule written on Flink's real Prometheus metric names (FACTS §4.2) and a Grafana dashboard ConfigMap for
+the Grafana sidecar.
 
 Metric names: `flink_` + scope + metric, joined by `_`; counters are exported as gauges without `_total`. The
 PodMonitor copies the pod label `app.kubernetes.io/name` into the series label `flink_cluster`, so every alert and
@@ -18,7 +19,8 @@ from typing import Any
 from flinkplat.config.fleet import Placement
 from flinkplat.config.models import Monitoring
 from flinkplat.flink.durations import parse_duration_ms
-from flinkplat.flink.deployment import METRICS_PORT_NAME, labels as flink_labels
+from flinkplat.flink.deployment import METRICS_PORT_NAME, labels as flink_labels, metrics_port
+from flinkplat.flink.scaling import decide
 from flinkplat.k8s.tenancy import COMPONENT_LABEL, NAME_LABEL
 
 CLUSTER_LABEL = "flink_cluster"
@@ -97,6 +99,18 @@ def _metadata(placement: Placement, monitoring: Monitoring, extra: dict[str, str
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def relabelings() -> list[dict[str, Any]]:
+    """The labels every Flink series gets besides Prometheus Operator's own (namespace, pod, container, endpoint,
+    job, instance): `flink_cluster` from the pod label the platform sets, `component` from Flink's/the operator's.
+    The PodMonitor and the ServiceMonitor use the same list, so alerts and dashboards see the same series."""
+    return [
+        {"action": "replace", "sourceLabels": [f"__meta_kubernetes_pod_label_{_label_name(NAME_LABEL)}"],
+         "targetLabel": CLUSTER_LABEL},
+        {"action": "replace", "sourceLabels": [f"__meta_kubernetes_pod_label_{COMPONENT_LABEL}"],
+         "targetLabel": "component"},
+    ]
+
+
 def pod_monitor(placement: Placement, monitoring: Monitoring) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
@@ -114,15 +128,75 @@ def pod_monitor(placement: Placement, monitoring: Monitoring) -> dict[str, Any]:
                 "port": METRICS_PORT_NAME,  # the named container port of flink-main-container
                 "path": "/metrics",
                 "interval": "30s",
-                "relabelings": [
-                    {"action": "replace", "sourceLabels": [f"__meta_kubernetes_pod_label_{_label_name(NAME_LABEL)}"],
-                     "targetLabel": CLUSTER_LABEL},
-                    {"action": "replace", "sourceLabels": [f"__meta_kubernetes_pod_label_{COMPONENT_LABEL}"],
-                     "targetLabel": "component"},
-                ],
+                "relabelings": relabelings(),
             }],
         },
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Headless metrics Service + ServiceMonitor (monitoring.scrape: serviceMonitor)
+# ---------------------------------------------------------------------------------------------------------------
+
+# Labels Flink (native) and the operator (standalone) put on every JobManager and TaskManager pod.
+OPERATOR_APP_LABEL = "app"  # = the FlinkDeployment name
+OPERATOR_TYPE_LABEL = "type"
+OPERATOR_TYPE = {"native": "flink-native-kubernetes", "standalone": "flink-standalone-kubernetes"}
+METRICS_SERVICE_LABEL = "flink-platform/metrics"  # marks the Service the ServiceMonitor selects
+
+
+def metrics_service_name(placement: Placement) -> str:
+    return f"{placement.cluster.name}-metrics"
+
+
+def metrics_pod_selector(placement: Placement) -> dict[str, str]:
+    """Every JobManager and TaskManager pod of this cluster copy, and nothing else: the operator's/Flink's own
+    `app` and `type` labels, plus the platform's pod label the relabelling reads `flink_cluster` from. (A Service
+    selector cannot say `component In [...]`; both components carry these labels, other pods do not.)"""
+    name = placement.cluster.name
+    return {OPERATOR_APP_LABEL: name, OPERATOR_TYPE_LABEL: OPERATOR_TYPE[decide(placement.cluster).deployment_mode],
+            NAME_LABEL: name}
+
+
+def metrics_service(placement: Placement, monitoring: Monitoring) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": metrics_service_name(placement), "namespace": placement.namespace,
+                     "labels": {**flink_labels(placement), METRICS_SERVICE_LABEL: "true"}},
+        "spec": {
+            # Headless: endpoints are the pod IPs, so Prometheus scrapes each JobManager and TaskManager itself.
+            "clusterIP": "None",
+            "selector": metrics_pod_selector(placement),
+            "ports": [{"name": METRICS_PORT_NAME, "port": metrics_port(placement), "protocol": "TCP",
+                       "targetPort": METRICS_PORT_NAME}],  # the named container port every Flink pod declares
+        },
+    }
+
+
+def service_monitor(placement: Placement, monitoring: Monitoring) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": _metadata(placement, monitoring),
+        "spec": {
+            "selector": {"matchLabels": {NAME_LABEL: placement.cluster.name, METRICS_SERVICE_LABEL: "true"}},
+            "namespaceSelector": {"matchNames": [placement.namespace]},
+            "endpoints": [{
+                "port": METRICS_PORT_NAME,  # the Service port name of metrics_service
+                "path": "/metrics",
+                "interval": "30s",
+                "relabelings": relabelings(),
+            }],
+        },
+    }
+
+
+def scrape_objects(placement: Placement, monitoring: Monitoring) -> list[dict[str, Any]]:
+    """What makes Prometheus scrape this cluster copy, per `monitoring.scrape`."""
+    if monitoring.scrape == "serviceMonitor":
+        return [metrics_service(placement, monitoring), service_monitor(placement, monitoring)]
+    return [pod_monitor(placement, monitoring)]
 
 
 def _label_name(label: str) -> str:

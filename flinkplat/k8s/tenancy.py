@@ -16,7 +16,7 @@ import re
 from typing import Any, Iterable
 
 from flinkplat.config.fleet import Placement
-from flinkplat.config.models import Monitoring, StackConfig, Team
+from flinkplat.config.models import Monitoring, StackConfig, Storage, Team
 from flinkplat.flink import keys
 from flinkplat.flink.deployment import MANAGED_BY, METRICS_PORT_NAME, ha_wanted
 from flinkplat.flink.scaling import decide
@@ -221,8 +221,15 @@ def _unique(values: Iterable[int]) -> list[int]:
     return sorted(set(values))
 
 
+def object_store_port(storage: Storage | None) -> int:
+    """The port S3 egress opens: AWS S3 is HTTPS (443); an S3-compatible store listens where its endpoint says."""
+    if storage is not None and storage.s3_compatible is not None:
+        return storage.s3_compatible.port
+    return S3_PORT
+
+
 def network_policies(team: Team, placements: list[Placement], *, operator_namespace: str,
-                     monitoring: Monitoring, is_prod: bool) -> list[dict[str, Any]]:
+                     monitoring: Monitoring, is_prod: bool, storage: Storage | None = None) -> list[dict[str, Any]]:
     everything: dict[str, Any] = {}
     jobmanagers = {"matchLabels": {COMPONENT_LABEL: "jobmanager"}}
     policies = [
@@ -249,7 +256,7 @@ def network_policies(team: Team, placements: list[Placement], *, operator_namesp
             {"to": _ip_blocks([k.cidr]), "ports": _tcp(*k.ports)} for k in egress.kafka]))
     if egress.s3_cidrs:
         policies.append(_policy("allow-s3-egress", team, everything, ["Egress"], egress=[
-            {"to": _ip_blocks(egress.s3_cidrs), "ports": _tcp(S3_PORT)}]))
+            {"to": _ip_blocks(egress.s3_cidrs), "ports": _tcp(object_store_port(storage))}]))
     if egress.extra:
         policies.append(_policy("allow-extra-egress", team, everything, ["Egress"], egress=[
             {"to": _ip_blocks([e.cidr]), "ports": _tcp(*e.ports)} for e in egress.extra]))
@@ -319,10 +326,13 @@ def refusals(config: StackConfig, placements: list[Placement]) -> list[tuple[tup
             continue
         names = sorted({p.cluster.name for p in mine})
         if not egress.s3_cidrs:
+            store = config.storage.s3_compatible
+            where = (f"the object store {store.endpoint} (its pods' CIDR, or its hosts' when it runs outside the "
+                     f"cluster; port {store.port} is opened)"
+                     if store is not None else "the region's S3 VPC endpoint or S3 prefix list")
             out.append((loc + ("s3Cidrs",),
                         f"team '{team.name}' runs Flink clusters ({', '.join(names)}) that checkpoint to S3, but its "
-                        "namespace allows no S3 egress; set s3Cidrs to the CIDRs of the region's S3 VPC endpoint or "
-                        "S3 prefix list"))
+                        f"namespace allows no S3 egress; set s3Cidrs to the CIDRs of {where}"))
         api = sorted({p.cluster.name for p in mine if needs_api_server(p, config.is_prod)})
         if api and not egress.kubernetes_api_cidrs:
             out.append((loc + ("kubernetesApiCidrs",),

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from flinkplat.rules import RULES, Finding, Res, Rule, Stack, UnknownAtPreview
 from flinkplat.rules import waivers as waiver_rules
@@ -60,7 +61,7 @@ def _report(rule: Rule, findings: list[Finding], report: Callable[..., None], de
     for finding in findings:
         subject = finding.resource or default
         owners = finding.waivable_by or ((subject,) if subject is not None and rule.scope == "resource" else ())
-        waived = waiver_rules.active_waiver(rule.name, owners) if rule.name != "flink-waivers" else None
+        waived = waiver_rules.active_waiver(rule.name, owners) if rule.waivable and rule.name != "flink-waivers" else None
         if waived:
             if sink is not None:
                 reasons = list(dict.fromkeys(w.reason for w in waived))
@@ -215,13 +216,27 @@ def configure(servicer: Any, reconciled: Mapping[str, Mapping[str, Any]]) -> Non
     servicer.Configure(request, None)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; thresholds are finite numbers")
+
+
 def load_pack_config(path: Path) -> dict[str, Any]:
+    from flinkplat.config.yamlfile import value_problems
+
     try:
-        data = json.loads(path.read_text() or "{}")
-    except json.JSONDecodeError as error:
+        data = json.loads(path.read_bytes().decode("utf-8-sig") or "{}", parse_constant=_refuse_constant)
+    except OSError as error:
+        raise PackConfigError(f"policy pack config {path}: cannot read it ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise PackConfigError(f"policy pack config {path}: byte {error.start} is not UTF-8; save the file as "
+                              "UTF-8") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError; so are NaN and huge numbers
         raise PackConfigError(f"policy pack config {path}: not valid JSON ({error})") from None
     if not isinstance(data, dict):
         raise PackConfigError(f"policy pack config {path}: must be a JSON object keyed by policy name")
+    problems = [f"{'.'.join(str(p) for p in where)}: {message}" for where, message in value_problems(data)]
+    if problems:
+        raise PackConfigError(f"policy pack config {path} is invalid:\n  - " + "\n  - ".join(problems))
     return data
 
 
@@ -377,8 +392,166 @@ def run_pack(resources: list[Any], pack_config: Mapping[str, Any] | None = None,
     return violations, waivers
 
 
-def evaluate(plan: Any, pack_config: Mapping[str, Any] | None = None) -> tuple[list[dict], list[dict]]:
-    """(violations, waivers) of a plan. Without `pack_config`, `policies/config.<environment>.json` applies."""
+# ---------------------------------------------------------------------------------------------------------------
+# One pass: what the analyzer does, with each resource converted once
+# ---------------------------------------------------------------------------------------------------------------
+
+
+_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi's special-value signature (secrets, assets)
+_STRUCT_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}  # key order in -> key order out of a protobuf Struct
+
+
+class _SpecialValue(Exception):
+    """An asset/secret signature in the inputs: convert with pulumi-policy's own deserializer instead."""
+
+
+def _struct_order(keys: tuple[str, ...], struct_class: Any) -> tuple[str, ...]:
+    order = _STRUCT_ORDERS.get(keys)
+    if order is None:
+        fields = struct_class().fields
+        for key in keys:
+            fields[key]  # noqa: B018 the same keys inserted in the same order come back in the same map order
+        order = tuple(fields)
+        if len(_STRUCT_ORDERS) > 100_000:
+            _STRUCT_ORDERS.clear()
+        _STRUCT_ORDERS[keys] = order
+    return order
+
+
+def _analyzer_value(value: Any, struct_class: Any) -> Any:
+    """A value as a policy receives it from the analyzer: through a protobuf Struct and back (`_struct`, then
+    `json_format.MessageToDict`), i.e. every number a float and each mapping's keys in the Struct map's order
+    (a hash order: a rule that lists keys in a message sees them in that order under the analyzer too)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        items = value if kind is dict and all(type(k) is str for k in value) else {str(k): v for k, v in value.items()}
+        if _SIGNATURE_KEY in items:
+            raise _SpecialValue()
+        return {key: _analyzer_value(items[key], struct_class) for key in _struct_order(tuple(items), struct_class)}
+    if kind is list or kind is tuple:
+        return [_analyzer_value(v, struct_class) for v in value]
+    if kind is int or kind is float or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return float(value)
+    return value
+
+
+def _analyzer_props(inputs: Mapping[str, Any], struct_class: Any) -> Any:
+    """The read-only props view a policy gets (pulumi-policy's unknown-checking proxies)."""
+    from pulumi_policy.deserialize import deserialize_properties
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    try:
+        plain = _analyzer_value(inputs, struct_class)  # plain JSON: pulumi-policy's deserializer would copy it as is
+    except _SpecialValue:
+        from google.protobuf import json_format
+
+        plain = deserialize_properties(json_format.MessageToDict(_struct(inputs)))
+    return unknown_checking_proxy(plain)
+
+
+def run_pack_single_pass(resources: list[Any], pack_config: Mapping[str, Any] | None = None
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`run_pack`, same pack, same configuration, same diagnostics, without the per-policy cost: pulumi-policy's
+    Analyze and AnalyzeStack convert every resource's properties (protobuf → dict → proxies) once per policy;
+    here each resource is converted once and every policy reads that one read-only view. The policies, their
+    levels and configuration, the report_violation callbacks and the UnknownValueError handling are the
+    analyzer's own (a configured `_PolicyAnalyzerServicer`); tests compare the two on real stacks."""
+    from google.protobuf import struct_pb2
+    from pulumi.runtime import proto
+    from pulumi_policy.policy import (EnforcementLevel, PolicyResource, ResourceValidationArgs,
+                                      ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
+                                      UnknownValueError, _NotApplicableError)
+    servicer = analyzer()
+    reconciled = reconcile_config(servicer, pack_config)
+    configure(servicer, reconciled)
+    pack_name = servicer._PolicyAnalyzerServicer__policy_pack_name
+    pack_version = servicer._PolicyAnalyzerServicer__policy_pack_version
+    stack_tags = servicer._PolicyAnalyzerServicer__stack_tags
+    level_of = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "mandatory",
+                proto.DISABLED: "disabled"}
+    descriptions = {p.name: p.description for p in servicer.GetAnalyzerInfo(None, None).policies}
+    names = {r.urn: r.name for r in resources}
+
+    resource_policies: list[tuple[Any, Any]] = []  # (policy, enforcement level), pack order
+    stack_policies: list[tuple[Any, Any]] = []
+    for policy in servicer._PolicyAnalyzerServicer__policies:
+        level = servicer._get_enforcement_level(policy)
+        if level == EnforcementLevel.DISABLED:
+            continue
+        if level == EnforcementLevel.REMEDIATE:
+            level = EnforcementLevel.MANDATORY
+        if isinstance(policy, ResourceValidationPolicy) and policy.has_validation():
+            resource_policies.append((policy, level))
+        elif isinstance(policy, StackValidationPolicy):
+            stack_policies.append((policy, level))
+    kinds = {rule.name: set(rule.kinds) for rule in RULES if rule.scope == "resource"}
+
+    def run(policy: Any, level: Any, args: Any, response: Any) -> None:
+        report = servicer._create_report_violation(response, policy.name, policy.description, level,
+                                                   policy.severity)
+        try:
+            policy.validate(args, report)  # the pack's validations are synchronous
+        except UnknownValueError as error:  # the analyzer's own note (Analyze / AnalyzeStack)
+            response.diagnostics.append(proto.AnalyzeDiagnostic(
+                policyName=policy.name, policyPackName=pack_name, policyPackVersion=pack_version,
+                message=(f"can't run policy '{policy.name}' from policy pack '{pack_name}@v{pack_version}' "
+                         f"during preview: {error.message}"),
+                urn="", description=policy.description,
+                enforcementLevel=servicer._map_enforcement_level(EnforcementLevel.ADVISORY)))
+        except _NotApplicableError:
+            pass
+
+    violations: list[dict[str, Any]] = []
+    waived: list[dict] = []
+    providers: dict[str | None, Any] = {}
+    policy_resources: list[Any] = []
+    with _collect_waived(waived):
+        for resource in resources:
+            props = _analyzer_props(resource.inputs, struct_pb2.Struct)
+            request = proto.AnalyzeRequest(type=resource.type, urn=resource.urn, name=resource.name,
+                                           options=_options_message(resource))
+            if resource.provider not in providers:
+                message = _provider_message(resource.provider)
+                if message is not None:
+                    request.provider.CopyFrom(message)
+                providers[resource.provider] = servicer._get_provider_resource(request)
+            opts = servicer._get_resource_options(request)
+            provider = providers[resource.provider]
+            response = proto.AnalyzeResponse()
+            for policy, level in resource_policies:
+                # A rule's validation returns at once for a type it does not look at: skip the call.
+                if policy.name in kinds and resource.type not in kinds[policy.name]:
+                    continue
+                args = ResourceValidationArgs(resource.type, props, resource.urn, resource.name, opts, provider,
+                                              servicer._get_policy_config(policy.name), stack_tags)
+                run(policy, level, args, response)
+            violations += [_violation(d, names, resource.urn, level_of, descriptions) for d in response.diagnostics]
+            policy_resources.append(PolicyResource(resource.type, props, resource.urn, resource.name, opts,
+                                                   provider, None, [], {}))
+        # AnalyzeStack's view: parents and dependencies as the resource objects themselves.
+        by_urn = {r.urn: r for r in policy_resources}
+        for resource, policy_resource in zip(resources, policy_resources):
+            if resource.parent in by_urn:
+                policy_resource.parent = by_urn[resource.parent]
+            for urn in (resource.options or {}).get("dependsOn", []):
+                if urn in by_urn:
+                    policy_resource.dependencies.append(by_urn[urn])
+        response = proto.AnalyzeResponse()
+        for policy, level in stack_policies:
+            run(policy, level, StackValidationArgs(policy_resources, servicer._get_policy_config(policy.name),
+                                                   stack_tags), response)
+        violations += [_violation(d, names, "", level_of, descriptions) for d in response.diagnostics]
+    waivers = [{k: w[k] for k in ("policy", "resource", "reason", "expires")} for w in waived]
+    return violations, waivers
+
+
+def evaluate(plan: Any, pack_config: Mapping[str, Any] | None = None,
+             faithful: bool = False) -> tuple[list[dict], list[dict]]:
+    """(violations, waivers) of a plan. Without `pack_config`, `policies/config.<environment>.json` applies.
+    `faithful=True` runs every resource through pulumi-policy's Analyze and the stack through AnalyzeStack
+    (`run_pack`); the default converts each resource once (`run_pack_single_pass`), with the same result."""
     from flinkplat.config.errors import ConfigError, Problem
 
     environment = plan.loaded.config.environment
@@ -386,7 +559,7 @@ def evaluate(plan: Any, pack_config: Mapping[str, Any] | None = None) -> tuple[l
         if pack_config is None:
             pack_config = default_pack_config(environment)
         resources = [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
-        violations, waivers = run_pack(resources, pack_config)
+        violations, waivers = (run_pack if faithful else run_pack_single_pass)(resources, pack_config)
     except PackConfigError as error:  # a clear error naming the stack and the file, never a traceback
         raise ConfigError(plan.stack, [Problem(f"policies/config.{environment}.json", str(error))]) from None
     order = {"mandatory": 0, "advisory": 1}

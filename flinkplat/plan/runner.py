@@ -3,6 +3,7 @@ Pulumi CLI, no cloud, no cluster — and record every resource with its inputs, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 import sys
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flinkplat.config.errors import ConfigError
 from flinkplat.config.load import SECRET_PLACEHOLDER, LoadedStack, load_stack, read_stack_file
 
 PROJECT = "flink-platform"
@@ -139,20 +141,26 @@ def _provider_label(provider_name: str) -> str:
     return provider_name
 
 
-def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[str],
-                root: Path | None = None) -> tuple[list[PlannedResource], dict[str, Any]]:
-    """Run __main__.py under mocks with the stack's config; return (resources, stack outputs)."""
+def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[str], root: Path | None = None,
+                faithful: bool = False) -> tuple[list[PlannedResource], dict[str, Any]]:
+    """Run __main__.py under mocks with the stack's config; return (resources, stack outputs).
+
+    By default each resource is registered in its constructor by the recording runtime
+    (`flinkplat.plan.recording_runtime`); `faithful=True` runs the Pulumi SDK's own asynchronous registration
+    against the mock monitor instead (slower; the reference the recording runtime is tested against)."""
     import pulumi
     from pulumi.runtime import mocks as pmocks
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.settings import SETTINGS
     from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
+    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
     from google.protobuf import struct_pb2
     from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime import rpc
     from pulumi.runtime.proto import resource_pb2, source_pb2
     from pulumi.runtime.settings import ROOT
+
+    from flinkplat.plan.recording_runtime import RecordingRuntime
 
     root = root or project_root()
     recorded: dict[str, PlannedResource] = {}
@@ -166,15 +174,29 @@ def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[st
         def call(self, args: pmocks.MockCallArgs):
             return {}
 
+    def make_urn(parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a child's type with its parent's whole type chain (the SDK's mock keeps only
+        # the last link); real URNs matter here because rollouts target them and reviews diff by them.
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def record(urn: str, type_: str, name: str, parent_urn: str, custom: bool, raw_inputs: dict[str, Any],
+               provider_ref: str | None, options: dict[str, Any]) -> None:
+        """One registered resource into the plan (both runtimes record through here)."""
+        if type_.startswith("pulumi:providers:"):
+            provider_labels[f"{urn}::{name}-id"] = _provider_label(name)
+        recorded[urn] = PlannedResource(
+            urn=urn, type=type_, name=name, provider=provider_labels.get(provider_ref) if provider_ref else None,
+            parent=parent_urn or None, custom=bool(custom), inputs=_plain(raw_inputs), options=options)
+
+    mocks = Mocks()
+
     class RecordingMonitor(pmocks.MockMonitor):
         def make_urn(self, parent: str, type_: str, name: str) -> str:
-            # The engine qualifies a child's type with its parent's whole type chain (the SDK's mock keeps only
-            # the last link); real URNs matter here because rollouts target them and reviews diff by them.
-            if parent:
-                parent_type = parent.split("::")[2]
-                if parent_type != "pulumi:pulumi:Stack":
-                    type_ = f"{parent_type}${type_}"
-            return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+            return make_urn(parent, type_, name)
 
         def RegisterResource(self, request):
             # MockMonitor.RegisterResource, trimmed for speed: the inputs are deserialised once (not twice) and
@@ -190,68 +212,90 @@ def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[st
             state_proto = struct_pb2.Struct()
             state_proto.update(state)
             response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=state_proto)
-            if request.type.startswith("pulumi:providers:"):
-                provider_labels[f"{urn}::{request.name}-id"] = _provider_label(request.name)
-            inputs = _plain(raw_inputs)
-            options = {
-                "protect": bool(request.protect),
-                "retainOnDelete": bool(request.retainOnDelete),
-                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                "ignoreChanges": list(request.ignoreChanges),
-                "dependsOn": sorted(set(request.dependencies)),
-            }
-            recorded[urn] = PlannedResource(
-                urn=urn, type=request.type, name=request.name,
-                provider=provider_labels.get(request.provider) if request.provider else None,
-                parent=request.parent or None, custom=bool(request.custom), inputs=inputs, options=options)
+            record(urn, request.type, request.name, request.parent, bool(request.custom), raw_inputs,
+                   request.provider or None, {
+                       "protect": bool(request.protect),
+                       "retainOnDelete": bool(request.retainOnDelete),
+                       "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                       "ignoreChanges": list(request.ignoreChanges),
+                       "dependsOn": sorted(set(request.dependencies)),
+                   })
             return response
 
-    monitor = RecordingMonitor(Mocks())
-    ROOT.set(None)  # a fresh root Stack per plan (several plans may run in one process)
-    pmocks.set_mocks(Mocks(), project=PROJECT, stack=loaded.stack, preview=False, monitor=monitor,
-                     logger=_program_logger())
-    config_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-    set_all_config(config_strings, sorted(secret_keys))
-    SETTINGS.rpc_manager.clear()
-    SETTINGS.outputs.clear()
-    sys.path.insert(0, str(root))
-    # The SDK walks and formats the Python stack for every resource (source positions for the engine's UI): a
-    # third of an offline plan's time, and nothing here reads it.
-    stack_trace = runtime_resource._get_stack_trace
-    runtime_resource._get_stack_trace = source_pb2.StackTrace
-    # With a monitor the SDK still builds a "mock URN" per resource (an Output.all chain) that only a monitor-less
-    # run uses: skip that one call site; every other create_urn (aliases) keeps the real function.
-    create_urn = runtime_resource.create_urn
+    def new_resource(type_: str, name: str, inputs: dict[str, Any], provider_ref: str | None,
+                     custom: bool) -> tuple[str, dict[str, Any]]:
+        return mocks.new_resource(pmocks.MockResourceArgs(typ=type_, name=name, inputs=inputs,
+                                                          provider=provider_ref or "", resource_id="", custom=custom))
 
-    def _create_urn(name, type_, parent=None, project=None, stack=None):
-        if sys._getframe(1).f_code.co_name == "do_register":
-            return _UNUSED_URN
-        return create_urn(name, type_, parent, project, stack)
+    monitor = RecordingMonitor(mocks)
+    runtime = None if faithful else RecordingRuntime(make_urn, new_resource, record)
+    loop = _ensure_event_loop()
+    with contextlib.ExitStack() as patches:
+        if runtime is not None:  # before set_mocks: the root Stack registers through it too
+            patches.enter_context(runtime.installed(loop))
+        ROOT.set(None)  # a fresh root Stack per plan (several plans may run in one process)
+        pmocks.set_mocks(mocks, project=PROJECT, stack=loaded.stack, preview=False, monitor=monitor,
+                         logger=_program_logger())
+        config_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+        set_all_config(config_strings, sorted(secret_keys))
+        SETTINGS.rpc_manager.clear()
+        SETTINGS.outputs.clear()
+        sys.path.insert(0, str(root))
+        patches.callback(sys.path.remove, str(root))
+        # The SDK walks and formats the Python stack for every resource (source positions for the engine's UI): a
+        # third of an offline plan's time, and nothing here reads it.
+        stack_trace = runtime_resource._get_stack_trace
+        runtime_resource._get_stack_trace = source_pb2.StackTrace
+        patches.callback(setattr, runtime_resource, "_get_stack_trace", stack_trace)
+        # With a monitor the SDK still builds a "mock URN" per resource (an Output.all chain) that only a
+        # monitor-less run uses: skip that one call site; every other create_urn (aliases) keeps the real function.
+        create_urn = runtime_resource.create_urn
 
-    runtime_resource.create_urn = _create_urn
-    try:
+        def _create_urn(name, type_, parent=None, project=None, stack=None):
+            if sys._getframe(1).f_code.co_name == "do_register":
+                return _UNUSED_URN
+            return create_urn(name, type_, parent, project, stack)
+
+        runtime_resource.create_urn = _create_urn
+        patches.callback(setattr, runtime_resource, "create_urn", create_urn)
+
         def program() -> None:
             runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+
         _sync_await(run_pulumi_func(program))
+        if runtime is not None:
+            _sync_await(runtime.settle())
+            for urn, depends_on in _sync_await(runtime.dependencies()).items():
+                if urn in recorded:
+                    recorded[urn].options["dependsOn"] = depends_on
         stack_outputs = getattr(ROOT.get(), "outputs", {}) or {}
         resolved = _sync_await(pulumi.Output.from_input(stack_outputs).future(with_unknowns=True))
         outputs.update(_plain(resolved or {}))
-    finally:
-        runtime_resource._get_stack_trace = stack_trace
-        runtime_resource.create_urn = create_urn
-        sys.path.remove(str(root))
     return list(recorded.values()), outputs
 
 
 def plan_stack(stack: str | None = None, stack_file: Path | None = None, root: Path | None = None,
-               with_policies: bool = True) -> Plan:
-    """Load and validate the stack file (raises ConfigError), run the program offline, run the policy pack."""
+               with_policies: bool = True, faithful: bool = False,
+               timings: dict[str, float] | None = None) -> Plan:
+    """Load and validate the stack file (raises ConfigError), run the program offline, run the policy pack.
+
+    `faithful=True`: the Pulumi SDK's own registration and pulumi-policy's analyzer, resource by resource (slow;
+    what the fast path is tested against). `timings`, if given, receives the seconds of each phase."""
+    clock = _PhaseClock(timings)
     root = root or project_root()
     path = stack_file or root / f"Pulumi.{stack}.yaml"
     name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values, secret_keys = read_stack_file(path, name)
-    loaded = load_stack(name, values, secret_keys)
-    resources, outputs = run_program(loaded, values, secret_keys, root)
+    try:
+        loaded = load_stack(name, values, secret_keys)
+    except ConfigError as error:
+        raise error.in_file(path) from None
+    clock.lap("read + validate stack file")
+    resources, outputs = run_program(loaded, values, secret_keys, root, faithful=faithful)
+    from flinkplat.plan.masking import mask_resources
+
+    mask_resources(resources)  # secrets written in plain config never reach the plan, its files or the report
+    clock.lap("run program (faithful: SDK + mock monitor)" if faithful else "run program (recording runtime)")
     plan = Plan(stack=name, loaded=loaded, resources=resources, outputs=outputs)
     if with_policies:
         try:
@@ -260,5 +304,23 @@ def plan_stack(stack: str | None = None, stack_file: Path | None = None, root: P
             if err.name != "flinkplat.plan.policies":
                 raise
         else:
-            plan.violations, plan.waivers = evaluate(plan)
+            plan.violations, plan.waivers = evaluate(plan, faithful=faithful)
+            clock.lap("policies (faithful: pulumi-policy analyzer)" if faithful else "policies (one pass)")
     return plan
+
+
+class _PhaseClock:
+    """Seconds per phase into `timings` (if given)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        import time
+
+        self._now = time.perf_counter
+        self._timings = timings
+        self._last = self._now()
+
+    def lap(self, phase: str) -> None:
+        now = self._now()
+        if self._timings is not None:
+            self._timings[phase] = self._timings.get(phase, 0.0) + now - self._last
+        self._last = now

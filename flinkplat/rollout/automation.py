@@ -8,12 +8,36 @@ pack is not published.
 
 from __future__ import annotations
 
+import runpy
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from flinkplat.rollout.targets import ResourceRecord, records_from_state
 from flinkplat.rollout.workspace import Changes, PolicyViolation, WorkspaceError
+
+
+PROJECT = "flink-platform"  # Pulumi.yaml's name
+
+
+def project_program(root: Path) -> Callable[[], None]:
+    """The project's own `__main__.py` as an Automation API inline program: it runs in this process, so the CLI
+    needs no Python language host (`pulumi-language-python`). A bad-config run ends in pulumi.error + exit(1) there,
+    which becomes the RunError the engine reports as a failed program (the message is already logged)."""
+
+    def program() -> None:
+        import pulumi
+
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        try:
+            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+        except SystemExit as exit_:
+            if exit_.code not in (0, None):
+                raise pulumi.RunError(f"the program exited with code {exit_.code}") from None
+
+    return program
 
 
 def pulumi_cli() -> str | None:
@@ -37,13 +61,26 @@ class AutomationWorkspace:
     def __init__(self, stack: str, work_dir: Path, *, policy_packs: Sequence[Path] = (),
                  policy_pack_configs: Sequence[Path] = (), offline_violations: Iterable[Mapping[str, Any]] = (),
                  names_by_urn: Mapping[str, str] | None = None, on_output: Callable[[str], None] | None = None,
-                 stack_handle: Any = None):
-        """`stack_handle`: an `automation.Stack` (default: selected from `work_dir`, which runs the Pulumi CLI)."""
+                 stack_handle: Any = None, program: Callable[[], None] | None = None):
+        """`work_dir`: the Pulumi project directory holding Pulumi.yaml and Pulumi.<stack>.yaml. `program`: run this
+        inline program (see project_program) instead of the one the CLI's language host would start.
+        `stack_handle`: an `automation.Stack` (default: selected from `work_dir`, which runs the Pulumi CLI)."""
         from pulumi import automation as auto
 
         self._auto = auto
         self.stack_name = stack
-        self._stack = stack_handle or auto.select_stack(stack_name=stack, work_dir=str(work_dir))
+        if stack_handle is None:
+            try:
+                if program is not None:
+                    stack_handle = auto.select_stack(stack_name=stack, project_name=PROJECT, program=program,
+                                                     opts=auto.LocalWorkspaceOptions(work_dir=str(work_dir)))
+                else:
+                    stack_handle = auto.select_stack(stack_name=stack, work_dir=str(work_dir))
+            except auto.CommandError as error:
+                raise WorkspaceError(f"cannot select stack '{stack}' in {work_dir} (is the CLI logged in to the "
+                                     f"stack's backend, and does the stack exist? `pulumi stack ls`): "
+                                     f"{_tail(str(error), 4)}") from None
+        self._stack = stack_handle
         self.policy_packs = [str(p) for p in policy_packs]
         self.policy_pack_configs = [str(p) for p in policy_pack_configs]
         self.offline_violations = list(offline_violations)

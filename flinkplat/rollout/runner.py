@@ -49,6 +49,7 @@ class Rollout:
     state: RolloutState
     state_path: Path | None = None
     report: Callable[[str], None] = print
+    resume_command: str | None = None  # how to resume this rollout (default: flinkplat rollout --stack S --resume)
 
     def _save(self) -> None:
         if self.state_path is not None:
@@ -72,7 +73,8 @@ class Rollout:
                             f"{outcome.reason}")
                 if result.untouched:
                     self.report("untouched: " + ", ".join(f"wave {n}" for n in result.untouched)
-                                + f"; fix the cause, then run: flinkplat rollout --stack {self.plan.stack} --resume")
+                                + "; fix the cause, then run: "
+                                + (self.resume_command or f"flinkplat rollout --stack {self.plan.stack} --resume"))
                 return result
         self.report(f"rollout of stack '{self.plan.stack}' complete: "
                     + ", ".join(f"wave {o.number} {o.status}" for o in result.outcomes))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from flinkplat.addons import addon_releases
 from flinkplat.config.fleet import Placement, resolve
 from flinkplat.config.models import KubernetesCluster, Region, StackConfig
-from flinkplat.flink.deployment import bucket_name
+from flinkplat.flink.deployment import checkpoint_bucket
 from flinkplat.flink.scaling import owner_of
 
 
@@ -53,6 +53,7 @@ class RegionTarget:
 
     name: str
     bucket: str
+    aws: bool = True  # False with storage.s3Compatible: the region then has no AWS provider and no bucket resources
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,8 @@ def plan_waves(stack: str, config: StackConfig) -> WavePlan:
                 if region.name not in seen_regions:
                     seen_regions.add(region.name)
                     regions.append(RegionTarget(
-                        region.name, bucket_name(config.storage.bucket_prefix, config.environment, region.name)))
+                        region.name, checkpoint_bucket(config.storage, config.environment, region.name),
+                        aws=config.storage.s3_compatible is None))
         waves.append(Wave(number=number, clusters=tuple(clusters), regions=tuple(regions)))
     return WavePlan(stack=stack, waves=tuple(waves))
 
@@ -139,7 +141,10 @@ def render(plan: WavePlan, targets: dict[int, list[str]] | None = None) -> str:
     for wave in plan.waves:
         lines.append(f"{wave.label}: {', '.join(wave.cluster_names)}")
         for region in wave.regions:
-            lines.append(f"  region {region.name}: AWS provider aws-{region.name}, checkpoint bucket {region.bucket}")
+            if region.aws:
+                lines.append(f"  region {region.name}: AWS provider aws-{region.name}, checkpoint bucket {region.bucket}")
+            else:
+                lines.append(f"  region {region.name}: existing bucket {region.bucket} on an S3-compatible store")
         for cluster in wave.clusters:
             lines.append(f"  cluster {cluster.name} ({cluster.region}, {cluster.connection})")
             lines.append(f"    add-ons: {', '.join(cluster.addons) or 'none'}")

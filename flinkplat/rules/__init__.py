@@ -8,7 +8,7 @@ why, and the fix.
 
 from __future__ import annotations
 
-from flinkplat.rules import cluster, memory, operator, storage, tuning, waivers
+from flinkplat.rules import cluster, guarantees, memory, operator, storage, tuning, waivers
 from flinkplat.rules.base import (
     ADVISORY, DISABLED, MANDATORY, Finding, Knob, Res, Rule, RuleSet, Stack, UnknownAtPreview, messages,
 )
@@ -20,6 +20,7 @@ RULES.rules.extend([
     *operator.RULES,
     *cluster.RULES,
     *storage.RULES,
+    *guarantees.RULES,
     waivers.make_rule(RULES.names),
 ])
 

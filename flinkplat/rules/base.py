@@ -14,8 +14,9 @@ same note. A rule therefore never passes silently because a value was unknown.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence  # (typing's aliases make isinstance 5x slower)
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 MANDATORY, ADVISORY, DISABLED = "mandatory", "advisory", "disabled"
 LEVELS = (ADVISORY, MANDATORY, "remediate", DISABLED)
@@ -245,6 +246,7 @@ class Rule:
     scope: str = "resource"  # resource | stack
     knobs: tuple[Knob, ...] = ()
     notes: str = ""  # extra documentation (docs/policies.md)
+    waivable: bool = True  # False: a stack-file waiver never silences it (a plain secret stays a secret)
 
     def defaults(self) -> dict[str, Any]:
         return {knob.name: knob.default for knob in self.knobs}

@@ -3,14 +3,14 @@ configuration the operator hands to Flink, its environment, durations and sizes.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from flinkplat.flink import keys
 from flinkplat.flink.durations import fmt_duration, parse_duration_ms  # noqa: F401  (rules import them here)
-from flinkplat.flink.memory import FlinkMemoryError, parse_memory_size
+from flinkplat.flink.operator_syntax import autoscaler_keys, resolve
+from flinkplat.flink.operator_syntax import resource_memory_bytes as operator_resource_memory_bytes
 from flinkplat.rules.base import Res, as_int, get, plain
 
 from flinkplat.flink.deployment import (  # noqa: F401  (the builder writes them, the rules read them)
@@ -79,7 +79,10 @@ class FlinkView:
 
     @property
     def operator_autoscaler(self) -> bool:
-        return self.conf.get("job.autoscaler.enabled", "false").strip().lower() == "true"
+        """job.autoscaler.enabled, or the deprecated kubernetes.operator.job.autoscaler.enabled the operator still
+        reads when the first is absent."""
+        found = resolve(self.conf, autoscaler_keys("enabled"))
+        return found is not None and found[1].strip().lower() == "true"
 
     def first(self, candidates: tuple[str, ...]) -> str | None:
         return keys.first_set(self.conf, candidates)
@@ -107,29 +110,11 @@ def view(res: Res) -> FlinkView:
 # Memory: what the operator hands to Flink
 # ---------------------------------------------------------------------------------------------------------------
 
-_QUANTITY_RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+|[KMGTPE]i|[kMGTPE]|m|)$")
-_QUANTITY_FACTOR = {
-    "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-}
-
-
 def resource_memory_bytes(text: str) -> int:
     """`resource.memory` as the operator reads it: a Flink MemorySize first (`2048m` = 2048 MiB, `2G` = 2 GiB),
-    else a Kubernetes quantity (`2Gi`, `1.5Gi`). ValueError with the reason if neither."""
-    try:
-        return parse_memory_size(text)
-    except FlinkMemoryError as flink_error:
-        match = _QUANTITY_RE.match(str(text).strip())
-        if not match:
-            raise ValueError(str(flink_error)) from None
-        number, suffix = match.groups()
-        try:
-            value = Decimal(number)
-            factor = Decimal(10) ** int(suffix[1:]) if suffix[:1] in ("e", "E") else Decimal(_QUANTITY_FACTOR[suffix])
-        except (InvalidOperation, KeyError):
-            raise ValueError(str(flink_error)) from None
-        return int(value * factor)
+    else the operator's Kubernetes-quantity reading (`2Gi`, `2gib`, `2 Gi`; not `1.5Gi`). ValueError with the
+    operator's reason if neither (see flinkplat.flink.operator_syntax)."""
+    return operator_resource_memory_bytes(text)
 
 
 def memory_conf(flink: FlinkView, side: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from flinkplat.flink.layout import DEFAULT_FLINK_MEMORY_RATIO
 from flinkplat.flink.memory import FlinkMemoryError, derive_jobmanager, derive_taskmanager, parse_memory_size
 from flinkplat.rules.base import ADVISORY, FLINK_DEPLOYMENT, MANDATORY, Finding, Knob, Res, Rule, message
 from flinkplat.rules.flink import memory_conf, mib, view
@@ -143,12 +144,14 @@ RULES = [
         level=ADVISORY,
         description="TaskManager Total Flink Memory stays within the team's ratio of the container.",
         why="The rest of the container is headroom for native memory Flink does not track.",
-        fix="Set taskmanager.memory.flink.size to ratio × container; at large sizes (beyond about 4266m with the "
-            "defaults) also raise taskmanager.memory.jvm-overhead.max, which the message computes and checks.",
+        fix="Leave the TaskManager memory layout to the platform (taskManager.flinkMemoryRatio renders one that "
+            "passes this rule), or set taskmanager.memory.flink.size to ratio × container; at large sizes (beyond "
+            "about 4266m with the defaults) also raise taskmanager.memory.jvm-overhead.max, which the message "
+            "computes and checks.",
         check=check_ratio,
         kinds=(FLINK_DEPLOYMENT,),
         knobs=(
-            Knob("ratio", {"type": "number", "exclusiveMinimum": 0, "maximum": 1}, 0.7,
+            Knob("ratio", {"type": "number", "exclusiveMinimum": 0, "maximum": 1}, DEFAULT_FLINK_MEMORY_RATIO,
                  "Largest share of the TaskManager container for Total Flink Memory."),
             Knob("tolerance", {"type": "number", "minimum": 0, "maximum": 1}, 0.01,
                  "Slack above the ratio before the rule fires."),

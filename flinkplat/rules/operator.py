@@ -4,15 +4,19 @@ more than one resource (a FlinkSessionJob runs on its FlinkDeployment's configur
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Iterator
 from urllib.parse import urlparse
 
 from flinkplat.flink import keys
 from flinkplat.flink.memory import FlinkMemoryError, derive_jobmanager, derive_taskmanager
+from flinkplat.flink.operator_syntax import (
+    EXCLUDED_PERIODS_KEY, JavaParseError, UriSyntaxError, autoscaler_keys, could_not_parse, ephemeral_storage_error,
+    excluded_period_error, java_address_class, java_boolean, java_double_str, java_hash_set_order, java_parse_double,
+    parse_java_uri, resolve, split_flink_list,
+)
 from flinkplat.rules.base import (
-    FLINK_DEPLOYMENT, FLINK_SESSION_JOB, MANDATORY, Finding, Knob, Res, Rule, Stack, as_float, as_int, get, message,
+    FLINK_DEPLOYMENT, FLINK_SESSION_JOB, MANDATORY, Finding, Knob, Res, Rule, Stack, as_int, get, message,
     plain,
 )
 from flinkplat.rules.flink import conf_value, resource_memory_bytes, view
@@ -24,7 +28,7 @@ LOG_CONFIG_KEYS = ("log4j-console.properties", "logback-console.xml")
 WHY_OPERATOR = ("the operator's admission webhook refuses the apply; without the webhook the operator keeps running "
                 "the last valid spec and only records status.error, so the change never lands.")
 
-# (option, low, high); high None = unbounded, "target" = the configured utilization.target.
+# (option, low, high) in the operator's order; high None = unbounded, "target" = the configured utilization.target.
 AUTOSCALER_RANGES = (
     ("scale-down.max-factor", 0.0, None),
     ("scale-up.max-factor", 0.0, None),
@@ -35,6 +39,9 @@ AUTOSCALER_RANGES = (
     ("observed-scalability.coefficient-min", 0.01, 1.0),
 )
 AUTOSCALER_DEFAULTS = {"utilization.target": 0.7}
+# Reserved for documentation and testing (RFC 2606 / RFC 6761): no resolver returns an address for them.
+UNRESOLVABLE_TLDS = ("example", "invalid", "test", "localhost")
+PERIODIC_SAVEPOINT_KEY = "kubernetes.operator.periodic.savepoint.interval"
 
 
 def _reject(res: Res, text: str, fix: str) -> Finding:
@@ -60,41 +67,95 @@ def _job_checks(res: Res, conf: dict[str, str], job, fix_where: str) -> Iterator
 
 
 def autoscaler_checks(res: Res, conf: dict[str, str]) -> Iterator[Finding]:
-    if conf.get("job.autoscaler.enabled", "false").strip().lower() != "true":
+    """Rule 11 as the 1.15.0 AutoscalerValidator reads the config: each option through its fallback and deprecated
+    keys (kubernetes.operator.job.autoscaler.*, job.autoscaler.target.utilization), numbers as Java doubles."""
+    enabled = resolve(conf, autoscaler_keys("enabled"))
+    if enabled is None:
+        return
+    try:
+        if not java_boolean(enabled[1]):
+            return
+    except JavaParseError:
+        yield _throws(res, could_not_parse(enabled[1], "job.autoscaler.enabled"),
+                      f"write {enabled[0]} as true or false.")
         return
     values: dict[str, float] = {}
+    unparseable: dict[str, str] = {}
     for option, _, _ in AUTOSCALER_RANGES:
-        text = conf.get(f"job.autoscaler.{option}")
-        if text is None:
+        found = resolve(conf, autoscaler_keys(option))
+        if found is None:
             continue
-        number = as_float(text)
-        if number is None:
-            yield _reject(res, f"Invalid value {text} for job.autoscaler.{option}",
-                          f"write job.autoscaler.{option} as a number.")
-            continue
-        values[option] = number
+        try:
+            values[option] = java_parse_double(found[1])
+        except JavaParseError:
+            unparseable[option] = found[1]
+            if option == "utilization.target":
+                # The operator reads the target again for the max/min bounds, outside its own try: it throws.
+                yield _throws(res, could_not_parse(found[1], f"job.autoscaler.{option}"),
+                              f"write {found[0]} as a number between 0 and 1.")
+            else:
+                yield _reject(res, f"Invalid value in the autoscaler config job.autoscaler.{option}",
+                              f"write {found[0]} as a number (it is {found[1]!r}).")
     target = values.get("utilization.target", AUTOSCALER_DEFAULTS["utilization.target"])
     for option, low, high in AUTOSCALER_RANGES:
-        if option not in values:
+        if option not in values or ("utilization.target" in unparseable and "target" in (low, high)):
             continue
         lo = target if low == "target" else low
         hi = target if high == "target" else high
         value = values[option]
-        if value < lo or (hi is not None and value > hi):
-            shown_hi = "Infinity" if hi is None else hi
+        if value < lo or (hi is not None and value > hi):  # NaN passes, as in Java
+            shown_hi = "+Infinity" if hi is None else java_double_str(hi)
             yield _reject(res, f"The AutoScalerOption job.autoscaler.{option} is invalid, it should be a value "
-                               f"within the range [{lo}, {shown_hi}]",
-                          f"set job.autoscaler.{option} within [{lo}, {shown_hi}].")
+                               f"within the range [{java_double_str(lo)}, {shown_hi}]",
+                          f"set job.autoscaler.{option} within [{java_double_str(lo)}, {shown_hi}].")
+    yield from _excluded_periods_checks(res, conf)
+
+
+def _excluded_periods_checks(res: Res, conf: dict[str, str]) -> Iterator[Finding]:
+    found = resolve(conf, autoscaler_keys("excluded.periods"))
+    if found is None:
+        return
+    key, raw = found
+    fix = (f"write {key} as `;`-separated expressions, each a daily range HH:mm[:ss]-HH:mm[:ss] (start before end), "
+           "a Quartz cron expression with 6 or 7 fields and exactly one `?` in day-of-month/day-of-week (e.g. "
+           "`* * 9-17 ? * MON-FRI`), or one of each joined by `&&`.")
+    try:
+        expressions = split_flink_list(raw)
+    except JavaParseError:
+        yield _throws(res, could_not_parse(raw, EXCLUDED_PERIODS_KEY), fix)
+        return
+    for expression in expressions:
+        error = excluded_period_error(expression)
+        if error:
+            yield _reject(res, error, fix)
+
+
+def _throws(res: Res, text: str, fix: str) -> Finding:
+    """The validator itself fails on this value (the webhook denies the request with the exception's message)."""
+    return Finding(message(f"The operator would reject {res.label}: its validator fails with \"{text}\"",
+                           WHY_OPERATOR, fix))
 
 
 def _memory_checks(res: Res, side: str, label: str, spec_key: str, conf: dict[str, str], version) -> Iterator[Finding]:
     memory = get(res.props, "spec", spec_key, "resource", "memory")
+    storage = get(res.props, "spec", spec_key, "resource", "ephemeralStorage")
+    # The operator builds one message from both parse errors, memory first, with nothing between them.
+    errors, fixes = [], []
     if memory is not None:
         try:
             resource_memory_bytes(str(memory))
         except ValueError as error:
-            yield _reject(res, f"{label} resource memory parse error: {error}",
-                          f"write spec.{spec_key}.resource.memory like 2048m or 4g (Flink units) or 4Gi.")
+            errors.append(f"{label} resource memory parse error: {error}")
+            fixes.append(f"write spec.{spec_key}.resource.memory as a whole number with a Flink unit (2048m, 4g) or a "
+                         "binary quantity (4Gi); a fractional quantity such as 1.5Gi is refused: write 1536m.")
+    if storage is not None:
+        storage_error = ephemeral_storage_error(str(storage))
+        if storage_error is not None:
+            errors.append(f"{label} resource ephemeral storage parse error: {storage_error}")
+            fixes.append(f"write spec.{spec_key}.resource.ephemeralStorage as a Kubernetes quantity, e.g. 10Gi.")
+    if errors:
+        yield _reject(res, "".join(errors), " ".join(fixes))
+    if memory is not None and str(memory).strip():
         return
     derive = derive_taskmanager if side == "taskmanager" else derive_jobmanager
     try:
@@ -110,7 +171,7 @@ def check_deployment(res: Res, cfg: dict) -> Iterator[Finding]:
     flink = view(res)
     conf = flink.conf
     name = res.object_name
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         yield _reject(res, f"The FlinkDeployment name: {name} is invalid, must consist of lower case alphanumeric "
                            "characters or '-', start with an alphabetic character, and end with an alphanumeric "
                            "character (e.g. 'my-name',  or 'abc-123'), and the length must be no more than 45 "
@@ -204,23 +265,49 @@ def target_deployment(job: Res, index: dict[tuple[str, str, str], Res]) -> Res |
     return None if name is None else index.get((job.provider, job.namespace, str(name)))
 
 
-def _bad_host(host: str) -> str | None:
-    if host in ("localhost",) or host.endswith(".localhost"):
-        return "loopback"
+def jar_uri_checks(jar: str, allowed_schemes: list[str], disallow_restricted_hosts: bool) -> Iterator[tuple[str, str]]:
+    """The 1.15.0 jarURI rules (kubernetes.operator.user.artifacts.*): (operator's text, fix) for each refusal.
+    Only a DNS lookup from the cluster can tell where a host name points: names under reserved test domains are
+    refused here, every other name is left to the operator's own resolution."""
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None  # a name: the operator resolves it at submission time
-    for attribute, label in (("is_loopback", "loopback"), ("is_link_local", "link-local"), ("is_private", "site-local"),
-                             ("is_unspecified", "wildcard"), ("is_multicast", "multicast")):
-        if getattr(address, attribute):
-            return label
-    return None
+        uri = parse_java_uri(jar)
+    except UriSyntaxError as error:
+        yield f"jarURI is not a valid URI: {error}", "percent-encode the characters a URI cannot hold (a space is %20)."
+        return
+    if uri.scheme is None:
+        yield "jarURI must include a scheme", "write the jarURI as https://<artifact host>/<path>.jar."
+        return
+    allowed = java_hash_set_order([str(s).lower() for s in allowed_schemes])
+    if uri.scheme.lower() not in allowed:
+        yield (f"jarURI scheme '{uri.scheme}' is not in the allowlist [{', '.join(allowed)}]. Configure "
+               "'kubernetes.operator.user.artifacts.allowed-schemes' to extend the allowlist.",
+               "serve the jar over https (the operator downloads session-job jars itself), or allow the scheme in "
+               "the operator's configuration and in this pack's allowedSchemes.")
+        return
+    if uri.scheme.lower() not in ("http", "https") or not disallow_restricted_hosts:
+        return
+    if not uri.host:
+        yield ("jarURI must include a host for http/https schemes",
+               "write the jarURI as https://<host>/<path>.jar with a DNS host name (letters, digits, '-' and '.'; "
+               "an '_' makes Java read no host at all).")
+        return
+    host = uri.host
+    address_class = java_address_class(host)
+    restricted_fix = ("download the jar from an artifact host with a public address; the operator refuses loopback, "
+                      "link-local, site-local (10/8, 172.16/12, 192.168/16), wildcard and multicast addresses unless "
+                      "kubernetes.operator.user.artifacts.disallow-restricted-hosts is false.")
+    if address_class or host.lower().rstrip(".") == "localhost":
+        yield f"jarURI host '{host}' resolves to a restricted address", restricted_fix
+    elif address_class is None and host.lower().rstrip(".").rsplit(".", 1)[-1] in UNRESOLVABLE_TLDS \
+            and "." in host.rstrip("."):
+        yield (f"jarURI host '{host}' cannot be resolved",
+               f"'{host}' is under a domain reserved for examples and tests "
+               f"({', '.join('.' + tld for tld in UNRESOLVABLE_TLDS)}): use the real artifact host name, one the "
+               "operator's pod can resolve to a public address.")
 
 
 def check_session_jobs(stack: Stack, cfg: dict) -> Iterator[Finding]:
     index = deployments_by_key(stack)
-    schemes = [str(s).lower() for s in cfg["allowedSchemes"]]
     for job_res in stack.of_type(FLINK_SESSION_JOB):
         deployment = target_deployment(job_res, index)
         owners = (deployment,) if deployment else ()
@@ -229,33 +316,42 @@ def check_session_jobs(stack: Stack, cfg: dict) -> Iterator[Finding]:
             return Finding(_reject(job_res, text, fix).message, job_res, owners)
 
         name = get(job_res.props, "spec", "deploymentName")
-        if name is None or not NAME_RE.match(str(name)):
-            yield finding(f"The deploymentName: {name} is invalid, must consist of lower case alphanumeric characters "
-                          "or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. "
-                          "'my-name',  or 'abc-123'), and the length must be no more than 45 characters.",
-                          "set spec.deploymentName to the name of the session FlinkDeployment.")
+        if name is None:
+            yield Finding(message(f"The operator would reject {job_res.label}: spec.deploymentName is missing (its "
+                                  "validator fails on the missing name).", WHY_OPERATOR,
+                                  "set spec.deploymentName to the name of the session FlinkDeployment."),
+                          job_res, owners)
+        elif not NAME_RE.fullmatch(str(name)):
+            # The operator checks it with its FlinkDeployment name rule, message included.
+            yield finding(f"The FlinkDeployment name: {name} is invalid, must consist of lower case alphanumeric "
+                          "characters or '-', start with an alphabetic character, and end with an alphanumeric "
+                          "character (e.g. 'my-name',  or 'abc-123'), and the length must be no more than 45 "
+                          "characters.", "set spec.deploymentName to the name of the session FlinkDeployment.")
         job = get(job_res.props, "spec", "job")
         if not job:
             yield finding("The job spec should not be empty", "set spec.job (jarURI, parallelism, upgradeMode).")
             continue
-        jar = str(get(job, "jarURI", default=""))
-        scheme = urlparse(jar).scheme.lower()
-        if scheme not in schemes:
-            yield finding(f"The jarURI scheme '{scheme}' is not allowed; allowed schemes: {schemes} "
-                          "(kubernetes.operator.user.artifacts.allowed-schemes)",
-                          "serve the jar over https (session jobs are downloaded by the operator).")
-        elif scheme in ("http", "https"):
-            bad = _bad_host(urlparse(jar).hostname or "")
-            if bad:
-                yield finding(f"The jarURI host of {jar} resolves to a {bad} address, which the operator refuses",
-                              "download the jar from a public artifact repository host name.")
-        conf = {}
-        if deployment is not None:
-            conf.update(view(deployment).conf)
-            if view(deployment).has_job:
-                yield finding("Can not submit session job to application cluster",
-                              f"point spec.deploymentName at a session cluster (a FlinkDeployment without job); "
-                              f"{deployment.object_name} is an application cluster.")
+        jar = get(job, "jarURI")
+        if jar is not None:  # an absent jarURI is not the validator's concern
+            restricted = cfg.get("disallowRestrictedHosts", True)
+            for text, fix in jar_uri_checks(str(jar), cfg["allowedSchemes"], restricted):
+                yield finding(text, fix)
+        if deployment is None:
+            # The operator validates the job spec only against a session cluster it finds; without one it accepts
+            # the job and waits, so nothing ever runs.
+            if name is not None and NAME_RE.fullmatch(str(name)):
+                yield Finding(message(
+                    f"{job_res.label} targets the session cluster {name}, which is not a FlinkDeployment of "
+                    f"namespace {job_res.namespace} in this stack.",
+                    "the operator accepts the session job but never submits it: it waits for that cluster.",
+                    "set spec.deploymentName to a session cluster of the same namespace (stack file: the job "
+                    "belongs under that cluster's jobs)."), job_res, owners)
+            continue
+        conf = dict(view(deployment).conf)
+        if view(deployment).has_job:
+            yield finding("Can not submit session job to application cluster",
+                          f"point spec.deploymentName at a session cluster (a FlinkDeployment without job); "
+                          f"{deployment.object_name} is an application cluster.")
         own = plain(get(job_res.props, "spec", "flinkConfiguration", default={}), ("spec", "flinkConfiguration"))
         conf.update({str(k): conf_value(v) for k, v in own.items()})
         mode = str(get(job, "upgradeMode", default="stateless"))
@@ -267,9 +363,10 @@ def check_session_jobs(stack: Stack, cfg: dict) -> Iterator[Finding]:
             if mode == "savepoint":
                 yield finding(f"Job could not be upgraded with savepoint while config key[{sp_key}] is not set",
                               f"set {sp_key} on the session cluster, or use upgradeMode last-state.")
-            if conf.get("kubernetes.operator.periodic.savepoint.interval", "0").strip() not in ("0", "0s", ""):
+            if PERIODIC_SAVEPOINT_KEY in conf:  # the key's presence, whatever its value ("0" too)
                 yield finding(f"Periodic savepoints cannot be enabled when config key[{sp_key}] is not set",
-                              f"set {sp_key} on the session cluster, or remove the savepoint interval.")
+                              f"set {sp_key} on the session cluster, or remove {PERIODIC_SAVEPOINT_KEY} altogether "
+                              "(even 0 counts: the operator checks that the key is present).")
         for item in _job_checks(job_res, conf, job, "the session cluster's spec.flinkConfiguration"):
             yield Finding(item.message, job_res, owners)
         if (as_int(get(job, "parallelism")) or 0) < 1:
@@ -315,7 +412,16 @@ RULES = [
          "Each message quotes the operator's text and says what to change.",
          check_session_jobs, scope="stack",
          knobs=(Knob("allowedSchemes", {"type": "array", "items": {"type": "string"}}, ["https"],
-                     "kubernetes.operator.user.artifacts.allowed-schemes of the operator (1.15.0 default: https)."),)),
+                     "kubernetes.operator.user.artifacts.allowed-schemes of the operator (1.15.0 default: https)."),
+                Knob("disallowRestrictedHosts", {"type": "boolean"}, True,
+                     "kubernetes.operator.user.artifacts.disallow-restricted-hosts of the operator (1.15.0 default: "
+                     "true): refuse http(s) jar hosts that are loopback, link-local, site-local, wildcard or "
+                     "multicast addresses.")),
+         notes="jarURI host names are resolved by the operator when it validates; at plan time only names under "
+               "reserved test domains (.example, .invalid, .test, .localhost) are known not to resolve, and "
+               "literal addresses are classified as Java does. Any other name is for the cluster's DNS to answer: "
+               "an in-cluster Service name resolves to its ClusterIP, usually a site-local address the operator "
+               "refuses."),
     Rule("flink-no-stateless-in-prod", MANDATORY,
          "Prod jobs (FlinkDeployments and session jobs) never use the stateless upgrade mode.",
          "A stateless upgrade drops all state; it is also the operator's default when upgradeMode is omitted.",

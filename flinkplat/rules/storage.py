@@ -30,7 +30,7 @@ def _statements(document: Any) -> list[dict]:
     if isinstance(document, str):
         try:
             document = json.loads(document)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # also numbers past Python's digit limit, nesting thousands deep
             return []
     document = plain(document)
     statements = document.get("Statement", []) if isinstance(document, dict) else []

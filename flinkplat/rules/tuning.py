@@ -4,6 +4,7 @@ readers, max parallelism, RocksDB memory, application clusters in prod."""
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from typing import Iterator
 
@@ -148,8 +149,10 @@ def check_savepoint_dir(res: Res, cfg: dict) -> Iterator[Finding]:
     if flink.upgrade_mode == "savepoint":
         reasons.append("job.upgradeMode is savepoint")
     periodic = flink.conf.get(PERIODIC_SAVEPOINT_KEY)
-    if periodic is not None and periodic.strip() not in ("0", "0s", "0ms", ""):
-        reasons.append(f"{PERIODIC_SAVEPOINT_KEY} is {periodic}")
+    if periodic is not None:  # the operator refuses the key's mere presence, even "0" (OP 1.15.0 DefaultValidator)
+        looks_off = periodic.strip() in ("0", "0s", "0ms", "")
+        reasons.append(f"{PERIODIC_SAVEPOINT_KEY} is {periodic or repr(periodic)}"
+                       + (" (which the operator refuses whatever its value)" if looks_off else ""))
     if not reasons:
         return
     yield Finding(message(
@@ -233,7 +236,7 @@ def kafka_source(res: Res) -> dict | None:
         return None
     try:
         data = json.loads(str(text))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a number past Python's digit limit, nesting thousands deep
         return None
     return data if isinstance(data, dict) else None
 
@@ -255,14 +258,28 @@ def check_kafka(res: Res, cfg: dict) -> Iterator[Finding]:
             "holding slots (and idle sources can hold back watermarks).",
             f"set the source parallelism (stack file: job.sourceParallelism) to {partitions} or a divisor of it."))
     elif partitions % readers:
-        divisors = [d for d in range(1, partitions + 1) if partitions % d == 0]
-        near = min(divisors, key=lambda d: (abs(d - readers), -d))
+        near = nearest_divisor(partitions, readers)
         yield Finding(message(
             f"{res.label} runs {readers} Kafka source readers on the {partitions} partitions of '{topic}', which "
             "do not divide evenly.",
             f"some readers get {partitions // readers + 1} partitions and others {partitions // readers}: the "
             "busiest readers set the pace and the rest of the job waits on them (skew).",
             f"use a source parallelism that divides {partitions}, e.g. {near}."))
+
+
+_DIVISOR_SCAN_LIMIT = 1_000_000  # trial divisions per answer: milliseconds, whatever the partition count
+
+
+def nearest_divisor(number: int, target: int) -> int:
+    """The divisor of `number` closest to `target` (the larger one on a tie). Divisors come in pairs (d, n/d), so
+    trial division up to √n finds them all; past 10^12 (no real topic) only divisors up to 2 × target are tried,
+    which still contain the nearest one at or below the target."""
+    root = math.isqrt(number)
+    if root <= _DIVISOR_SCAN_LIMIT:
+        candidates = [d for low in range(1, root + 1) if number % low == 0 for d in (low, number // low)]
+    else:
+        candidates = [d for d in range(1, min(2 * target, _DIVISOR_SCAN_LIMIT) + 1) if number % d == 0]
+    return min(candidates, key=lambda d: (abs(d - target), -d))
 
 
 @lru_cache(maxsize=1)

@@ -44,8 +44,8 @@ def parse(res: Res) -> tuple[list[Waiver], list[str]]:
         return [], []
     try:
         data = json.loads(str(text))
-    except json.JSONDecodeError as error:
-        return [], [f"annotation {WAIVERS_ANNOTATION} is not JSON ({error.msg})"]
+    except (ValueError, RecursionError) as error:  # also numbers past Python's digit limit, deep nesting
+        return [], [f"annotation {WAIVERS_ANNOTATION} is not JSON ({getattr(error, 'msg', None) or 'unreadable'})"]
     if not isinstance(data, list):
         return [], [f"annotation {WAIVERS_ANNOTATION} must be a JSON list of {{policy, reason, expires?}}"]
     waivers, problems = [], []
@@ -80,6 +80,15 @@ def active_waiver(policy: str, owners: Iterable[Res], on: dt.date | None = None)
     return found
 
 
+def _waivable(policy: str) -> bool:
+    from flinkplat.rules import RULES
+
+    try:
+        return RULES.get(policy).waivable
+    except KeyError:
+        return True
+
+
 def make_rule(known_policies: Callable[[], list[str]]) -> Rule:
     def check(res: Res, cfg: dict) -> Iterator[Finding]:
         waivers, problems = parse(res)
@@ -97,6 +106,12 @@ def make_rule(known_policies: Callable[[], list[str]]) -> Rule:
                     f"{res.label} waives '{waiver.policy}', which is not a policy of this pack.",
                     "the waiver has no effect, and the violation it was meant for still blocks.",
                     f"{did_you_mean(waiver.policy, known)}{fix_file}."))
+            elif not _waivable(waiver.policy):
+                yield Finding(message(
+                    f"{res.label} waives {waiver.policy}, which cannot be waived; the waiver is ignored.",
+                    "what this policy reports (e.g. a secret in plain configuration) is not an accepted risk a reason "
+                    "can cover: it stays a violation.", f"fix what {waiver.policy} reports and remove the waiver; "
+                    f"{fix_file}."))
             elif len(waiver.reason.strip()) < MIN_REASON:
                 yield Finding(message(
                     f"{res.label} waives {waiver.policy} without a reason (at least {MIN_REASON} characters).",

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Prepares everything the envtest acceptance tests need, pinned by flinkplat/versions.py:
-#   - kube-apiserver built from k8s.io/kubernetes on the Go module proxy,
+#   - kube-apiserver and kube-controller-manager built from k8s.io/kubernetes on the Go module proxy (the controller
+#     manager runs the namespace controller and the garbage collector, so deletions finish: the engine tests' destroy),
+#   - kubectl from the same module (the rollout's health gate reads FlinkDeployment status with it),
 #   - etcd built from go.etcd.io/etcd/server/v3 on the Go module proxy,
 #   - the CRDs, fetched from registries (Maven Central, Go module proxy) and checked against
 #     ../shared/reference/crds when that folder exists.
@@ -25,11 +27,12 @@ PROM=$(pin PROMETHEUS_OPERATOR_VERSION)
 CACHE_ROOT=${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}
 DIR="$CACHE_ROOT/envtest/$K8S"
 STAMP="$DIR/envtest.json"
-WANT="kubernetes=$K8S etcd=$ETCD flink-operator=$OPERATOR keda=$KEDA prometheus-operator=$PROM recipe=2"
+WANT="kubernetes=$K8S etcd=$ETCD flink-operator=$OPERATOR keda=$KEDA prometheus-operator=$PROM recipe=3"
 
 if [ -f "$STAMP" ] && grep -qF "\"stamp\": \"$WANT\"" "$STAMP" \
-    && [ -x "$DIR/kube-apiserver" ] && [ -x "$DIR/etcd-$ETCD" ]; then
-  echo "envtest: cached (kube-apiserver v$K8S, etcd v$ETCD, CRDs) in $DIR [$(($(date +%s) - start))s]"
+    && [ -x "$DIR/kube-apiserver" ] && [ -x "$DIR/kube-controller-manager" ] && [ -x "$DIR/kubectl" ] \
+    && [ -x "$DIR/etcd-$ETCD" ]; then
+  echo "envtest: cached (kube-apiserver + kube-controller-manager + kubectl v$K8S, etcd v$ETCD, CRDs) in $DIR [$(($(date +%s) - start))s]"
   exit 0
 fi
 
@@ -55,10 +58,10 @@ modinfo() {  # modinfo MODULE@VERSION FIELD -> prints the field of `go mod downl
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# kube-apiserver. k8s.io/kubernetes points its k8s.io/* staging modules at ./staging with replace directives, which
-# only apply inside its own repository. A throwaway main module requires the same staging modules at v0.<minor>.<patch>
+# kube-apiserver, kube-controller-manager, kubectl. k8s.io/kubernetes points its k8s.io/* staging modules at
+# ./staging with replace directives, which only apply inside its own repository. A throwaway main module requires the same staging modules at v0.<minor>.<patch>
 # (the tags published from staging) and replaces them to those versions, so MVS resolves the original build list.
-build_apiserver() {
+build_control_plane() {  # build_control_plane BINARY... (commands of k8s.io/kubernetes/cmd, one go build)
   local mod="$WORK/apiserver" gomod gover godebug staging m
   mkdir -p "$mod"
   gomod=$(modinfo "k8s.io/kubernetes@v$K8S" GoMod) || return 1
@@ -79,8 +82,11 @@ build_apiserver() {
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S -X k8s.io/component-base/version.gitMajor=1"
   ldflags+=" -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
   ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=v$K8S"
-  (cd "$mod" && run go build -trimpath -ldflags "$ldflags" -o "$DIR/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) || return 1
-  mv "$DIR/kube-apiserver.tmp" "$DIR/kube-apiserver"
+  local out="$WORK/bin" cmd packages=()
+  for cmd in "$@"; do packages+=("k8s.io/kubernetes/cmd/$cmd"); done
+  mkdir -p "$out"
+  (cd "$mod" && run go build -trimpath -ldflags "$ldflags" -o "$out/" "${packages[@]}") || return 1
+  for cmd in "$@"; do mv "$out/$cmd" "$DIR/$cmd"; done
 }
 
 # etcd. go.etcd.io/etcd/server/v3 has a `main` package; its replace directives (../api, ../pkg, ...) are again
@@ -142,7 +148,11 @@ EOF2
   rm -rf "$crds" && mv "$crds.tmp" "$crds"
 }
 
-[ -x "$DIR/kube-apiserver" ] || build_apiserver || fail "building kube-apiserver v$K8S"
+# Only missing binaries are built (an install of an older recipe gains the controller manager and kubectl and
+# keeps its apiserver).
+control_plane=()
+for cmd in kube-apiserver kube-controller-manager kubectl; do [ -x "$DIR/$cmd" ] || control_plane+=("$cmd"); done
+[ ${#control_plane[@]} -eq 0 ] || build_control_plane "${control_plane[@]}" || fail "building ${control_plane[*]} v$K8S"
 [ -x "$DIR/etcd-$ETCD" ] || build_etcd || fail "building etcd v$ETCD"
 fetch_crds
 comparison=$("$PY" "$HERE/check_crds.py" "$DIR/crds" "$ROOT/../shared/reference/crds" 2>>"$LOG") \
@@ -161,7 +171,9 @@ if flink_source.startswith("fallback:"):
         if entry["file"].startswith("flink-kubernetes-operator-"):
             entry["result"] = "fallback-to-reference-copy"
 doc = {"stamp": want, "kubernetes_version": k8s, "etcd_version": etcd,
-       "kube_apiserver": os.path.join(d, "kube-apiserver"), "etcd": os.path.join(d, f"etcd-{etcd}"),
+       "kube_apiserver": os.path.join(d, "kube-apiserver"),
+       "kube_controller_manager": os.path.join(d, "kube-controller-manager"),
+       "kubectl": os.path.join(d, "kubectl"), "etcd": os.path.join(d, f"etcd-{etcd}"),
        "crds": crds, "crd_comparison": comparison,
        "crd_sources": {"flink-kubernetes-operator": flink_source,
                        "keda": f"go-module-proxy:github.com/kedacore/keda/v2@v{keda}/config/crd/bases",
@@ -171,4 +183,4 @@ with open(stamp + ".tmp", "w") as out:
     json.dump(doc, out, indent=1)
 os.replace(stamp + ".tmp", stamp)
 EOF
-echo "envtest: ready (kube-apiserver v$K8S, etcd v$ETCD, CRDs) in $DIR [$(($(date +%s) - start))s]"
+echo "envtest: ready (kube-apiserver + kube-controller-manager + kubectl v$K8S, etcd v$ETCD, CRDs) in $DIR [$(($(date +%s) - start))s]"

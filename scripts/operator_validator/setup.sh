@@ -46,12 +46,15 @@ json.dump({"stamp": want, "operator_version": version, "available": True, "main"
            "classpath": classpath}, open(stamp, "w"), indent=1)
 EOF
     summary+=("$v built")
-  elif grep -qE "org\.apache\.flink:flink-kubernetes-operator:(jar|pom):$v .*(was not found|Could not find)|Could not find artifact org\.apache\.flink:flink-kubernetes-operator:(jar|pom):$v" "$log"; then
-    "$PY" - "$stamp" "$want" "$v" <<'EOF'
+  # The operator jar, or its parent POM (imported as a BOM in pom.xml), is not on Maven Central for that release.
+  elif grep -qE "org\.apache\.flink:flink-kubernetes-operator(-parent)?:(jar|pom):$v .*(was not found|Could not find)|Could not find artifact org\.apache\.flink:flink-kubernetes-operator(-parent)?:(jar|pom):$v" "$log"; then
+    missing=$(grep -oE "flink-kubernetes-operator(-parent)?:(jar|pom):$v" "$log" | head -1)
+    "$PY" - "$stamp" "$want" "$v" "$missing" <<'EOF'
 import json, sys
-stamp, want, version = sys.argv[1:]
+stamp, want, version, missing = sys.argv[1:]
 reason = (f"org.apache.flink:flink-kubernetes-operator:{version} (the artifact holding DefaultValidator) is not "
-          "published on Maven Central, so the operator's own validator of that release cannot be run here")
+          "published on Maven Central, so the operator's own validator of that release cannot be run here "
+          f"(Maven could not find org.apache.flink:{missing})")
 json.dump({"stamp": want, "operator_version": version, "available": False, "reason": reason}, open(stamp, "w"),
           indent=1)
 EOF

@@ -1,7 +1,11 @@
-"""A throw-away Kubernetes control plane for tests: etcd + kube-apiserver on loopback, nothing else.
+"""A throw-away Kubernetes control plane for tests: etcd + kube-apiserver on loopback, optionally
+kube-controller-manager.
 
-No kubelet, no controller manager, no scheduler: objects are stored and validated (OpenAPI schema of built-in
-types and CRDs, strict field validation, admission that needs no controllers) but nothing reconciles them.
+No kubelet, no scheduler: objects are stored and validated (OpenAPI schema of built-in types and CRDs, strict field
+validation, admission that needs no controllers) but no workload runs. With `controllers=True` (see
+`CONTROLLERS`), kube-controller-manager runs the controllers that make deletion finish the way it does on a real
+cluster: the namespace controller (a deleted namespace empties and disappears instead of staying Terminating) and
+the garbage collector (foreground deletion and owner references), plus service-account tokens.
 The binaries and CRDs come from `scripts/envtest/setup.sh`, which records them in
 `${FLINKPLAT_CACHE:-~/.cache/flink-platform}/envtest/<k8s-version>/envtest.json`.
 
@@ -27,6 +31,11 @@ from typing import Any
 
 FIELD_MANAGER = "flinkplat-acceptance"
 
+# The controllers kube-controller-manager runs with `controllers=True`: what deletion needs, nothing that would
+# create workloads (no deployment/replicaset controllers: no Pods that no kubelet would ever run) or write status
+# into objects a test compares (no resourcequota controller).
+CONTROLLERS = ("namespace", "garbagecollector", "serviceaccount", "serviceaccount-token")
+
 
 def cache_root() -> Path:
     return Path(os.environ.get("FLINKPLAT_CACHE") or Path.home() / ".cache" / "flink-platform")
@@ -41,6 +50,8 @@ def envtest_info(kubernetes_version: str) -> dict[str, Any] | None:
         return None
     if not all(os.access(info.get(k, ""), os.X_OK) for k in ("kube_apiserver", "etcd")):
         return None
+    if not os.access(info.get("kube_controller_manager", ""), os.X_OK):
+        info.pop("kube_controller_manager", None)  # an install of an older recipe: EnvTest(controllers=True) says so
     if not all(Path(p).is_file() for p in info.get("crds", [])):
         return None
     return info
@@ -63,6 +74,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def write_kubeconfig(path: Path, servers: dict[str, "EnvTest"], current: str | None = None) -> Path:
+    """One kubeconfig with a context per API server ({context name: EnvTest}); the first is current by default."""
+    import yaml
+
+    entries = [env.kubeconfig_entry(name) for name, env in servers.items()]
+    doc = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [e["cluster"] for e in entries], "users": [e["user"] for e in entries],
+        "contexts": [e["context"] for e in entries],
+        "current-context": current or next(iter(servers)),
+    }
+    path = Path(path)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.chmod(0o600)
+    return path
+
+
 @dataclass
 class _Resource:
     plural: str
@@ -72,8 +100,13 @@ class _Resource:
 class EnvTest:
     """Start with `start()`, stop with `stop()` (or use as a context manager)."""
 
-    def __init__(self, info: dict[str, Any], workdir: Path | None = None, log=None):
+    def __init__(self, info: dict[str, Any], workdir: Path | None = None, log=None, controllers: bool = False):
+        """`controllers`: also run kube-controller-manager (see CONTROLLERS), so namespaces and owned objects are
+        really deleted."""
+        if controllers and not info.get("kube_controller_manager"):
+            raise LookupError("this envtest install has no kube-controller-manager: re-run scripts/envtest/setup.sh")
         self.info = info
+        self.controllers = controllers
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="flinkplat-envtest-"))
         self.token = "flinkplat-envtest-admin-token"
@@ -152,6 +185,53 @@ class EnvTest:
             "--v=1",
         ])
         self._wait_ready(timeout)
+        if self.controllers:
+            self._start_controller_manager(timeout)
+
+    def _start_controller_manager(self, timeout: float) -> None:
+        w = self.workdir
+        self.write_kubeconfig(w / "controller-manager.kubeconfig", "envtest")
+        self._spawn("kube-controller-manager", [
+            self.info["kube_controller_manager"],
+            f"--kubeconfig={w / 'controller-manager.kubeconfig'}",
+            f"--controllers={','.join(CONTROLLERS)}",
+            # signs the tokens of service-account Secrets (serviceaccount-token controller)
+            f"--service-account-private-key-file={w / 'sa.key'}",
+            f"--root-ca-file={w / 'certs' / 'apiserver.crt'}",
+            "--leader-elect=false",
+            "--secure-port=0",  # no metrics/health endpoint: nothing scrapes it, and it would need its own certs
+            "--concurrent-gc-syncs=5",
+            "--concurrent-namespace-syncs=5",
+            "--v=1",
+        ])
+        # Ready = the service-account controller created the `default` ServiceAccount of `default`.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            name, proc = self._procs[-1]
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+            code, _ = self._request("GET", "/api/v1/namespaces/default/serviceaccounts/default")
+            if code == 200:
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"kube-controller-manager not working after {timeout}s:\n"
+                           f"{self.log_tail('kube-controller-manager')}")
+
+    def kubeconfig_entry(self, context: str) -> dict[str, Any]:
+        """This API server as one (cluster, user, context) of a kubeconfig, all named `context`."""
+        ca = (self.workdir / "certs" / "apiserver.crt").read_bytes()
+        import base64
+
+        return {
+            "cluster": {"name": context, "cluster": {
+                "server": self.url, "certificate-authority-data": base64.b64encode(ca).decode()}},
+            "user": {"name": context, "user": {"token": self.token}},
+            "context": {"name": context, "context": {"cluster": context, "user": context}},
+        }
+
+    def write_kubeconfig(self, path: Path, context: str) -> Path:
+        """A kubeconfig whose only (and current) context is `context`, pointing at this API server."""
+        return write_kubeconfig(path, {context: self})
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = open(self.workdir / f"{name}.log", "wb")

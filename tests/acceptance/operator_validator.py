@@ -109,3 +109,20 @@ def validate_with_operator(manifests: list[dict[str, Any]], operator_version: st
         else:
             out.append(line["error"])
     return out
+
+
+def java_syntax_verdicts(mode: str, values: list[str], operator_version: str | None = None) -> list[dict[str, Any]]:
+    """The Java libraries' own reading of values (SyntaxCheck in the driver), one dict per value:
+    mode "quartz": {"cron": bool, "daily": bool} for excluded-period parts (Quartz, as the autoscaler calls it);
+    mode "uri": {"scheme": …, "host": …} or {"error": message} for jarURIs (java.net.URI)."""
+    info = validator_info(operator_version)
+    args = ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", os.pathsep.join(info["classpath"]),
+            "flinkplat.validator.SyntaxCheck", mode]
+    stdin = "".join(json.dumps(value) + "\n" for value in values)
+    proc = subprocess.run(args, input=stdin, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"SyntaxCheck exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    if len(lines) != len(values):
+        raise RuntimeError(f"SyntaxCheck returned {len(lines)} results for {len(values)} inputs:\n{proc.stderr[-2000:]}")
+    return lines

@@ -81,7 +81,7 @@ def flink_session_job(name: str = "top-speed", deployment: str = "sandbox", name
         "spec": {
             "deploymentName": deployment,
             "job": {
-                "jarURI": "https://artifacts.example.com/top-speed-1.0.jar",
+                "jarURI": "https://www.example.com/top-speed-1.0.jar",  # a name that resolves: 1.15.0 resolves it
                 "parallelism": 2,
                 "upgradeMode": "stateless",
                 "state": "running",

@@ -57,6 +57,24 @@ def test_api_server_accepts_every_object_of_the_plan(apiserver, stack_plan, stac
             assert set(manifest["spec"]) <= set(stored["spec"]), f"{label}: fields dropped by the server"
 
 
+def test_api_server_accepts_the_service_monitor_variant(apiserver, service_monitor_plan):
+    """monitoring.scrape: serviceMonitor — the headless metrics Services and ServiceMonitors (and everything else
+    of that prod plan) are accepted too."""
+    plan = service_monitor_plan("prod")
+    manifests = [(f"{provider} {name}", manifest) for provider, name, manifest in plan_manifests(plan)]
+    kinds = {m["kind"] for _, m in manifests}
+    assert {"Service", "ServiceMonitor"} <= kinds and "PodMonitor" not in kinds
+    planned = {m["metadata"]["name"] for _, m in manifests if m["kind"] == "Namespace"}
+    for ns in sorted({m["metadata"]["namespace"] for _, m in manifests if m["metadata"].get("namespace")} - planned):
+        apiserver.create_namespace(ns)
+    failures = _apply_all(apiserver, manifests)
+    assert not failures, "the API server rejected:\n" + "\n".join(failures)
+    for label, manifest in manifests:
+        if manifest["kind"] in ("Service", "ServiceMonitor"):
+            stored = apiserver.get(apiserver.path_for(manifest))
+            assert stored["spec"]["selector"] == manifest["spec"]["selector"], label
+
+
 def test_api_server_accepts_hand_written_samples_of_every_kind(apiserver):
     """Independent of the plan code: one object of every custom resource kind the platform renders."""
     manifests = [samples.namespace()] + samples.all_samples()

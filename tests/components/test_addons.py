@@ -43,6 +43,13 @@ def test_keda_when_asked_or_when_a_job_scales_through_keda():
             "keda", versions.KEDA_VERSION, "https://kedacore.github.io/charts", "keda")
 
 
+def test_explicit_keda_false_is_never_overridden():
+    """keda: false means KEDA is managed elsewhere (or, in the engine tests, its CRDs are installed by a fixture):
+    no Helm release even when jobs scale through KEDA."""
+    assert "keda" not in [r.addon for r in addon_releases(_kube(keda=False), needs_keda=True)]
+    assert "keda" in [r.addon for r in addon_releases(_kube(), needs_keda=True)]
+
+
 def test_prometheus_stack_release_name_matches_the_monitoring_selector():
     monitoring = Monitoring(namespace="observability", selector_labels={"release": "prom"})
     stack = next(r for r in addon_releases(_kube(prometheusStack=True), monitoring=monitoring)

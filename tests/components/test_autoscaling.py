@@ -160,7 +160,7 @@ def test_refuses_kafka_lag_without_kafka(write_stack):
 
 def test_refuses_max_replicas_beyond_max_parallelism(write_stack):
     document = copy.deepcopy(stack_document("prod"))
-    _cluster(document, "fraud-score")["flinkConfiguration"]["pipeline.max-parallelism"] = 16
+    _cluster(document, "fraud-score").setdefault("flinkConfiguration", {})["pipeline.max-parallelism"] = 16
     assert _refused(write_stack, document) == [
         "flink-platform:clusters[2].autoscaling.maxReplicas: maxReplicas 6 × 4 slots = 24 exceeds the job's max "
         "parallelism (pipeline.max-parallelism: 16); lower maxReplicas to 4 or raise pipeline.max-parallelism"]
@@ -177,8 +177,9 @@ def test_refuses_more_replicas_than_partitions_per_slots(write_stack):
 def test_refusal_exits_2_with_the_message_and_no_traceback(write_stack, capsys):
     document = copy.deepcopy(stack_document("prod"))
     del _cluster(document, "payments-enrich")["kafka"]
-    assert cli_main(["plan", "--stack-file", str(write_stack(document))]) == 2
+    path = write_stack(document)
+    assert cli_main(["plan", "--stack-file", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("stack 'test': invalid configuration (1 problem)\n"
+    assert err.startswith(f"stack 'test' ({path}): invalid configuration (1 problem)\n"
                           "  - flink-platform:clusters[1].kafka: autoscaling.mode 'kafka-lag' needs 'kafka'")
     assert "Traceback" not in err

@@ -60,7 +60,6 @@ def test_dev_is_not_ha_and_not_protected(dev_plan):
 def test_standby_jobmanager_turns_on_ha_even_in_dev(write_stack):
     document = copy.deepcopy(stack_document("dev"))
     document["config"]["flink-platform:clusters"][0]["jobManager"]["replicas"] = 2
-    document["config"]["flink-platform:clusters"][0]["highAvailability"] = False
     plan = plan_stack(stack_file=write_stack(document)).to_json()
     spec = next(r for r in resources_of(plan, "FlinkDeployment")
                 if r["inputs"]["metadata"]["name"] == "clickstream")["inputs"]["spec"]
@@ -188,3 +187,16 @@ def test_flink_resources_wait_for_the_namespace_and_the_operator(prod_plan):
         assert any("kubernetes:helm.sh/v3:Release::" + kube + "/flink-operator" in d
                    for d in deps), (resource["name"], deps)
         assert any("kubernetes:core/v1:Namespace::" in d for d in deps), resource["name"]
+
+
+def test_iam_names_are_ones_aws_accepts(prod_plan):
+    """IAM refuses names outside [\\w+=,.@-] (caught by the stand-in aws provider's create-time checks: an unnamed
+    RolePolicy is autonamed from its logical name, `<kube>/<namespace>/<cluster>/prefix-access-…`)."""
+    import re
+
+    named = [r for r in prod_plan["resources"] if r["type"] in ("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy")]
+    assert named
+    for resource in named:
+        name = resource["inputs"].get("name")
+        assert name is not None, f"{resource['name']} has no explicit name; the provider would derive one from the URN"
+        assert re.fullmatch(r"[\w+=,.@-]{1,64}", name), (resource["name"], name)

@@ -77,7 +77,7 @@ def test_invalid_fleet_exits_2_with_the_key_path_and_the_fix(mutate, problems, w
     captured = capsys.readouterr()
     count = len(problems)
     assert captured.err.splitlines() == [
-        f"stack 'fleet': invalid configuration ({count} problem{'s' if count != 1 else ''})",
+        f"stack 'fleet' ({path}): invalid configuration ({count} problem{'s' if count != 1 else ''})",
         *(f"  - {problem}" for problem in problems)]
     assert "Traceback" not in captured.err and captured.out == ""
 
@@ -85,5 +85,6 @@ def test_invalid_fleet_exits_2_with_the_key_path_and_the_fix(mutate, problems, w
 def test_the_rollout_refuses_an_invalid_fleet_the_same_way(write_stack, capsys):
     document = copy.deepcopy(PROD)
     _duplicate_cluster_name(document)
-    assert main(["rollout", "--stack-file", str(write_stack(document, name="fleet")), "--dry-run"]) == 2
-    assert capsys.readouterr().err.splitlines()[0] == "stack 'fleet': invalid configuration (3 problems)"
+    path = write_stack(document, name="fleet")
+    assert main(["rollout", "--stack-file", str(path), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == f"stack 'fleet' ({path}): invalid configuration (3 problems)"

@@ -57,7 +57,7 @@ def test_unknown_key_suggests_the_right_one(prod):
     _cluster(prod, "warehouse")["taskManager"]["cpus"] = 2
     assert _problems(prod) == [
         "flink-platform:clusters[0].taskManager.cpus: unknown key 'cpus'; did you mean 'cpu'? "
-        "allowed keys: cpu, memory, slots, replicas, hostNetwork"
+        "allowed keys: cpu, memory, flinkMemoryRatio, slots, replicas, hostNetwork"
     ]
 
 
@@ -163,7 +163,7 @@ def test_cli_exits_2_with_message_and_no_traceback(tmp_path, prod):
     result = subprocess.run([sys.executable, "-m", "flinkplat", "plan", "--stack-file", str(path)],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2
-    assert result.stderr.startswith("stack 'broken': invalid configuration (1 problem)\n")
+    assert result.stderr.startswith(f"stack 'broken' ({path}): invalid configuration (1 problem)\n")
     assert "flink-platform:clusters[0].taskManager.cpus: unknown key 'cpus'; did you mean 'cpu'?" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""

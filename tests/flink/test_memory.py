@@ -482,9 +482,17 @@ def test_breakdown_shape():
     }
     assert result["jm"] == {
         "ok": True, "heap": 1073741824, "off_heap": 134217728, "metaspace": 268435456, "overhead": 201326592,
-        "xmx": 1073741824, "max_metaspace": 268435456,
+        "xmx": 1073741824, "max_direct": None, "max_metaspace": 268435456,
     }
     json.dumps(result)
+
+
+def test_breakdown_reports_the_jobmanager_direct_memory_limit_only_when_flink_sets_it():
+    conf = {"jobmanager.memory.process.size": "2048m"}
+    assert breakdown(conf)["jm"]["max_direct"] is None  # Flink passes no -XX:MaxDirectMemorySize to the JM
+    limited = breakdown({**conf, "jobmanager.memory.enable-jvm-direct-memory-limit": "true",
+                         "jobmanager.memory.off-heap.size": "256m"})["jm"]
+    assert limited["max_direct"] == limited["off_heap"] == 256 * MiB
 
 
 def test_breakdown_errors_per_side():
@@ -539,6 +547,16 @@ def test_cli_json(tmp_path):
     assert code == 0
     assert json.loads(out) == breakdown({"taskmanager.memory.process.size": "1728m",
                                          "jobmanager.memory.process.size": "1600m"}, "1.20")
+
+
+def test_cli_json_reports_the_jobmanager_direct_memory_limit(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("jobmanager.memory.process.size: 1g\njobmanager.memory.enable-jvm-direct-memory-limit: true\n"
+                    "taskmanager.memory.process.size: 1728m\n")
+    code, out, _ = run_cli([str(path), "--json"])
+    assert code == 0
+    jm = json.loads(out)["jm"]
+    assert jm["max_direct"] == jm["off_heap"] == 128 * MiB
 
 
 def test_cli_jsonl():

@@ -141,3 +141,26 @@ def test_oracle_harness_equals_bashjavautils_cli(version):
     _require_oracle(version)
     problems = verify_cli.verify(version)
     assert not problems, "\n".join(problems)
+
+
+_DIRECT_FLAG = re.compile(r"-XX:MaxDirectMemorySize=(\d+)")
+
+
+@pytest.mark.parametrize("version", FLINK_ORACLE_VERSIONS)
+def test_breakdown_jobmanager_max_direct_equals_flinks_flag(version):
+    """`flinkplat memory --json` reports the JobManager's `max_direct` exactly when Flink emits
+    -XX:MaxDirectMemorySize for it (jobmanager.memory.enable-jvm-direct-memory-limit: true), with Flink's value."""
+    from flinkplat.flink.memory import breakdown
+
+    _require_oracle(version)
+    configs, results = _corpus_and_results(version)
+    minor = ".".join(version.split(".")[:2])
+    limited = 0
+    for conf, result in zip(configs, results):
+        if not result["jm"]["ok"]:
+            continue
+        flag = _DIRECT_FLAG.search(result["jm"]["jvm"])
+        ours = breakdown(conf, minor)["jm"]
+        assert ours["max_direct"] == (int(flag.group(1)) if flag else None), conf
+        limited += flag is not None
+    assert limited > 10, "the corpus must exercise the JobManager direct-memory limit"

@@ -7,9 +7,11 @@ import re
 
 import pytest
 
+from flinkplat.config.errors import ConfigError
 from flinkplat.config.fleet import resolve
 from flinkplat.k8s import monitoring
 from tests.k8s.conftest import cluster_doc, load_document, placement_of
+from tests.conftest import stack_document
 
 WAREHOUSE = "use1-main/flink-logistics/warehouse"
 ENRICH = "use1-main/flink-payments/payments-enrich"
@@ -156,3 +158,32 @@ def test_dashboard_config_map_for_the_grafana_sidecar(prod_loaded):
             assert not any(w in target["expr"] for w in WRONG if w != "_total"), target["expr"]
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     assert dashboard["uid"] == monitoring.dashboard_uid(placement) and len(dashboard["uid"]) <= 40
+
+
+def test_service_monitor_variant_selects_the_operators_pod_labels_per_mode(prod_doc):
+    prod_doc["config"]["flink-platform:monitoring"]["scrape"] = "serviceMonitor"
+    loaded = load_document(prod_doc)
+    mon = loaded.config.monitoring
+    assert monitoring.scrape_objects(placement_of(loaded, WAREHOUSE), mon)[1]["kind"] == "ServiceMonitor"
+    for key, mode_type in ((WAREHOUSE, "flink-native-kubernetes"), (ENRICH, "flink-standalone-kubernetes")):
+        placement = placement_of(loaded, key)
+        service, monitor = monitoring.scrape_objects(placement, mon)
+        name = placement.cluster.name
+        assert service["metadata"]["name"] == f"{name}-metrics"
+        assert service["spec"]["selector"] == {"app": name, "type": mode_type, "app.kubernetes.io/name": name}
+        assert service["spec"]["ports"] == [{"name": "metrics", "port": 9249, "protocol": "TCP",
+                                             "targetPort": "metrics"}]
+        assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        assert monitor["spec"]["endpoints"][0]["relabelings"] == monitoring.relabelings()
+    # the default stays a PodMonitor
+    default = load_document(stack_document("prod"))
+    assert [o["kind"] for o in monitoring.scrape_objects(placement_of(default, WAREHOUSE),
+                                                         default.config.monitoring)] == ["PodMonitor"]
+
+
+def test_unknown_scrape_mode_is_a_config_error(prod_doc):
+    prod_doc["config"]["flink-platform:monitoring"]["scrape"] = "serviceMonitors"
+    with pytest.raises(ConfigError) as err:
+        load_document(prod_doc)
+    assert ("flink-platform:monitoring.scrape: 'serviceMonitors' is not allowed; did you mean 'serviceMonitor'? "
+            "allowed: 'podMonitor' or 'serviceMonitor'") in str(err.value)

@@ -85,7 +85,8 @@ def test_limit_range_max_is_the_largest_flink_container(prod_loaded):
 
 
 def test_limit_range_honours_limit_factors(prod_doc):
-    cluster_doc(prod_doc, "fraud-score")["flinkConfiguration"]["kubernetes.taskmanager.memory.limit-factor"] = 1.5
+    cluster_doc(prod_doc, "fraud-score").setdefault("flinkConfiguration", {})[
+        "kubernetes.taskmanager.memory.limit-factor"] = 1.5
     loaded = load_document(prod_doc)
     limits = tenancy.limit_range(_team(loaded, "payments"), _on(loaded, "use1-main", "payments"))
     assert limits["spec"]["limits"][0]["max"] == {"cpu": "4000m", "memory": "12288Mi"}
@@ -202,11 +203,19 @@ def test_refuses_missing_s3_and_api_egress(dev_doc):
     del egress["s3Cidrs"], egress["kubernetesApiCidrs"]
     assert _problems(dev_doc) == [
         "flink-platform:teams[0].egress.s3Cidrs: team 'analytics' runs Flink clusters (clickstream, sandbox) that "
-        "checkpoint to S3, but its namespace allows no S3 egress; set s3Cidrs to the CIDRs of the region's S3 VPC "
-        "endpoint or S3 prefix list",
+        "checkpoint to S3, but its namespace allows no S3 egress; set s3Cidrs to the CIDRs of the object store "
+        "http://minio.minio.svc.cluster.local:9000 (its pods' CIDR, or its hosts' when it runs outside the cluster; "
+        "port 9000 is opened)",
         "flink-platform:teams[0].egress.kubernetesApiCidrs: Flink clusters clickstream, sandbox of team 'analytics' "
         "need the Kubernetes API (native-mode JobManager or Kubernetes HA), but the namespace allows no egress to "
         "it; set kubernetesApiCidrs to the API server's endpoint CIDRs"]
+
+
+def test_refuses_missing_s3_egress_naming_the_aws_endpoint(prod_doc):
+    del prod_doc["config"]["flink-platform:teams"][0]["egress"]["s3Cidrs"]
+    s3_problems = [p for p in _problems(prod_doc) if ".s3Cidrs:" in p]
+    assert len(s3_problems) == 1
+    assert s3_problems[0].endswith("set s3Cidrs to the CIDRs of the region's S3 VPC endpoint or S3 prefix list")
 
 
 def test_bootstrap_ports():

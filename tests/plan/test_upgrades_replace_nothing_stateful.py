@@ -60,8 +60,13 @@ def _add_a_waiver(d):
     _cluster(d, "warehouse")["waivers"] = [{"policy": "flink-memory-ratio", "reason": "measured headroom is enough"}]
 
 
+def _switch_the_memory_layout(d):
+    _cluster(d, "warehouse")["taskManager"]["flinkMemoryRatio"] = None  # back to Flink's default split
+
+
 UPGRADES = [_bump_flink_version, _bump_parallelism, _resize_taskmanagers, _change_autoscaling_bounds,
-            _add_a_team_and_a_job, _add_a_region_override, _change_retention, _place_on_another_cluster, _add_a_waiver]
+            _add_a_team_and_a_job, _add_a_region_override, _change_retention, _place_on_another_cluster, _add_a_waiver,
+            _switch_the_memory_layout]
 
 
 @pytest.mark.parametrize("upgrade", UPGRADES, ids=lambda f: f.__name__.strip("_"))
@@ -84,3 +89,19 @@ def test_renaming_a_job_is_caught_as_state_loss(prod_plan, write_stack):
     flink = [c for c in diff.changes if c.kind == "FlinkDeployment"]
     assert [c.action for c in flink] in (["replace"], ["delete", "create"], ["create", "delete"])
     assert diff.state_loss
+
+
+def test_a_memory_layout_change_restarts_the_job_and_keeps_its_state(prod_plan, write_stack):
+    """The consequence docs/memory.md states: adopting (or leaving) the platform's TaskManager memory layout
+    changes spec.flinkConfiguration, an UPGRADE — a restart through the job's upgradeMode, state kept."""
+    document = copy.deepcopy(stack_document("prod"))
+    _switch_the_memory_layout(document)
+    diff = diff_plans(prod_plan, plan_stack(stack_file=write_stack(document, "prod")).to_json())
+    flink = [c for c in diff.changes if c.kind == "FlinkDeployment"]
+    assert sorted(c.name for c in flink) == ["euw1-main/flink-logistics/warehouse/deployment",
+                                             "use1-main/flink-logistics/warehouse/deployment"]
+    for change in flink:
+        assert change.action == "update" and change.flink.restarts and not change.flink.state_loss
+        assert change.flink.upgrade_mode == "savepoint"
+        assert {f[0] for f in change.fields} == {'spec.flinkConfiguration["taskmanager.memory.flink.size"]'}
+    assert not diff.state_loss

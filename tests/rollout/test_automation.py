@@ -84,3 +84,39 @@ def test_a_failed_up_is_an_error_with_the_cli_output():
         _workspace(FakeStack(fail_up="kubernetes:use1-canary: the server has asked for the client to provide "
                                      "credentials")).up([URN])
     assert "the server has asked for the client to provide credentials" in str(error.value)
+
+
+def test_selecting_a_missing_stack_is_a_workspace_error(monkeypatch, tmp_path):
+    def missing(**kwargs):
+        raise auto.CommandError(CommandResult("", "error: no stack named 'prod' found", 255))
+
+    monkeypatch.setattr(auto, "select_stack", missing)
+    with pytest.raises(WorkspaceError) as error:
+        AutomationWorkspace("prod", tmp_path)
+    assert str(error.value).startswith(f"cannot select stack 'prod' in {tmp_path}")
+    assert "no stack named 'prod' found" in str(error.value)
+
+
+def test_an_inline_program_is_selected_with_the_project_directory(monkeypatch, tmp_path):
+    selected = {}
+    monkeypatch.setattr(auto, "select_stack", lambda **kwargs: selected.update(kwargs) or FakeStack())
+
+    def program():
+        return None
+
+    AutomationWorkspace("prod", tmp_path, program=program)
+    assert selected["stack_name"] == "prod" and selected["project_name"] == "flink-platform"
+    assert selected["program"] is program and selected["opts"].work_dir == str(tmp_path)
+    assert "work_dir" not in selected  # a work_dir keyword would make the Automation API run the CLI's program
+
+
+def test_project_program_turns_a_config_exit_into_a_run_error(tmp_path):
+    import pulumi
+
+    from flinkplat.rollout.automation import project_program
+
+    (tmp_path / "__main__.py").write_text("import sys\nsys.exit(1)\n")
+    with pytest.raises(pulumi.RunError, match="exited with code 1"):
+        project_program(tmp_path)()
+    (tmp_path / "__main__.py").write_text("RESULT = 42\n")
+    project_program(tmp_path)()  # a clean run returns

@@ -95,6 +95,7 @@ def test_failing_wave_2_then_resume(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert ("rollout stopped: wave 2 failed at the gate step on euw1-main: unhealthy: euw1-main: FlinkDeployment "
             "flink-payments/fraud-score: lifecycle state FAILED; error: ClassNotFoundException") in out
+    assert not any(line.startswith("untouched:") for line in out)  # wave 2 is the last wave: nothing untouched
     assert [op for op, _ in workspace.calls] == ["preview", "policy", "up"] * 3
     assert [wave for _, wave in workspace.calls[::3]] == ["use1-canary", "use1-main", "euw1-main"]
 
@@ -131,3 +132,63 @@ def test_single_wave_adds_to_the_recorded_rollout(tmp_path, capsys, monkeypatch)
     assert main(["rollout", "--stack", "prod", "--state-file", str(state_file), "--resume"]) == 0
     assert {wave for _, wave in workspace.calls} == {"euw1-main"}
     capsys.readouterr()
+
+
+def test_a_stack_file_outside_a_project_directory_exits_2(tmp_path, capsys, monkeypatch):
+    """The CLI deploys the Pulumi.<stack>.yaml beside Pulumi.yaml: a stack file elsewhere would be planned but not
+    be what gets deployed."""
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text((command_root() / "Pulumi.prod.yaml").read_text())
+    monkeypatch.setattr(command, "pulumi_cli", lambda: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(command, "make_workspace", lambda *args: pytest.fail("no workspace may be opened"))
+    assert main(["rollout", "--stack-file", str(stack_file)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"flinkplat rollout: {stack_file} is not in a Pulumi project directory (no Pulumi.yaml beside it); the CLI "
+        "deploys the Pulumi.<stack>.yaml of a project directory, so put the stack file there")
+
+
+def test_the_workspace_is_the_stack_files_project_and_can_run_the_program_inline(tmp_path, capsys, monkeypatch):
+    import flinkplat.rollout.automation as automation
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((command_root() / "Pulumi.yaml").read_text())
+    stack_file = project / "Pulumi.prod.yaml"
+    stack_file.write_text((command_root() / "Pulumi.prod.yaml").read_text())
+    opened = {}
+
+    class Recorder(CliWorkspace):
+        def __init__(self, stack, work_dir, **kwargs):
+            super().__init__()
+            opened.update(stack=stack, work_dir=work_dir, **kwargs)
+
+    monkeypatch.setattr(automation, "AutomationWorkspace", Recorder)
+    monkeypatch.setattr(command, "pulumi_cli", lambda: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(command, "make_status", lambda *args: FakeStatus())
+    assert main(["rollout", "--stack-file", str(stack_file), "--inline-program",
+                 "--state-file", str(tmp_path / "state.json")]) == 0
+    assert opened["stack"] == "prod" and opened["work_dir"] == project
+    assert callable(opened["program"])
+    assert main(["rollout", "--stack-file", str(stack_file), "--state-file", str(tmp_path / "state2.json")]) == 0
+    assert opened["program"] is None  # by default the CLI's language host runs the program
+    capsys.readouterr()
+
+
+def command_root():
+    from tests.rollout.conftest import ROOT
+
+    return ROOT
+
+
+def test_the_resume_hint_repeats_how_the_rollout_was_started(tmp_path, capsys, monkeypatch):
+    state_file = tmp_path / "my state.json"
+    workspace = CliWorkspace()
+    failing = FakeStatus({"use1-canary": lambda cluster, poll: [
+        FlinkStatus(DEPLOYMENT, s.namespace, s.name, 1, 1, "FAILED", "FAILED", "boom") for s in healthy(cluster)]})
+    monkeypatch.setattr(command, "pulumi_cli", lambda: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(command, "make_workspace", lambda *args: workspace)
+    monkeypatch.setattr(command, "make_status", lambda *args: failing)
+    assert main(["rollout", "--stack", "prod", "--state-file", str(state_file), "--policy-pack-config", "p.json"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"untouched: wave 1, wave 2; fix the cause, then run: flinkplat rollout --stack prod --state-file "
+        f"'{state_file}' --policy-pack-config p.json --resume")

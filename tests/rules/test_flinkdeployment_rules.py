@@ -18,7 +18,7 @@ def conf(manifest: dict) -> dict:
     return manifest["spec"]["flinkConfiguration"]
 
 
-@pytest.mark.parametrize("rule", [r.name for r in RULES if r.scope == "resource" and r.name != "flink-memory-ratio"])
+@pytest.mark.parametrize("rule", [r.name for r in RULES if r.scope == "resource"])
 def test_known_good_prod_deployments_pass(rule):
     for key in ("use1-main/flink-logistics/warehouse", "use1-main/flink-payments/fraud-score",
                 "use1-main/flink-payments/ledger-agg", "use1-main/flink-logistics/shipment-track",
@@ -50,8 +50,15 @@ def test_memory_derivable_jobmanager():
         "configured Off-heap Memory (3.000gb (3221225472 bytes)). Why:")
 
 
+def flinks_default_split(manifest: dict) -> dict:
+    """The manifest without the platform's TaskManager memory layout (flinkplat.flink.layout): Flink's own split."""
+    for key in ("taskmanager.memory.flink.size", "taskmanager.memory.jvm-overhead.max"):
+        conf(manifest).pop(key, None)
+    return manifest
+
+
 def test_memory_derivable_points_at_the_overhead_range():
-    m = prod_manifest("use1-main/flink-payments/fraud-score")
+    m = flinks_default_split(prod_manifest("use1-main/flink-payments/fraud-score"))
     conf(m)["taskmanager.memory.flink.size"] = "5734m"
     [msg] = run("flink-memory-derivable", as_res(m))
     assert "Derived JVM Overhead size (2.150gb (2308964352 bytes)) is not in configured JVM Overhead range" in msg
@@ -67,14 +74,16 @@ RATIO_WHY = ("Why: what is left of the container (JVM overhead, metaspace) is th
 
 
 def test_memory_ratio_suggests_a_flink_size_checked_against_flink():
-    assert run("flink-memory-ratio", as_res(prod_manifest())) == [
+    assert run("flink-memory-ratio", as_res(flinks_default_split(prod_manifest()))) == [
         "TaskManager Total Flink Memory of FlinkDeployment flink-logistics/warehouse is 3430m = 83.7% of its 4096m "
         f"container; the team's ratio is at most 70%. {RATIO_WHY} Fix: set taskmanager.memory.flink.size: 2867m in "
         "spec.flinkConfiguration (Flink then derives 973m of JVM overhead, inside its range)."]
 
 
 def test_memory_ratio_says_when_following_it_breaks_flink():
-    assert run("flink-memory-ratio", as_res(prod_manifest("use1-main/flink-payments/fraud-score"))) == [
+    m = flinks_default_split(prod_manifest("use1-main/flink-payments/fraud-score"))
+    conf(m)["taskmanager.memory.jvm-overhead.max"] = "2g"  # the user's own range, too narrow for the ratio
+    assert run("flink-memory-ratio", as_res(m)) == [
         "TaskManager Total Flink Memory of FlinkDeployment flink-payments/fraud-score is 7116m = 86.9% of its 8192m "
         f"container; the team's ratio is at most 70%. {RATIO_WHY} Fix: following the ratio naively breaks Flink at "
         "this size: taskmanager.memory.flink.size: 5734m alone leaves 2202m of JVM overhead and Flink refuses to "
@@ -85,10 +94,12 @@ def test_memory_ratio_says_when_following_it_breaks_flink():
 
 
 def test_memory_ratio_passes_when_followed_and_threshold_is_configurable():
-    m = prod_manifest()
+    m = flinks_default_split(prod_manifest())
     conf(m)["taskmanager.memory.flink.size"] = "2867m"
     assert run("flink-memory-ratio", as_res(m)) == []
-    assert run("flink-memory-ratio", as_res(prod_manifest()), {"ratio": 0.85}) == []
+    assert run("flink-memory-ratio", as_res(flinks_default_split(prod_manifest())), {"ratio": 0.85}) == []
+    # The platform's own layout at a stricter team ratio is reported like any other.
+    assert run("flink-memory-ratio", as_res(prod_manifest()), {"ratio": 0.6, "tolerance": 0}) != []
 
 
 def test_network_memory_minimum():
@@ -402,12 +413,17 @@ def test_operator_validation_autoscaler_range():
 
 
 def test_operator_validation_memory_must_be_defined():
-    m = prod_manifest()
+    m = flinks_default_split(prod_manifest())
     del m["spec"]["taskManager"]["resource"]["memory"]
     assert run("flink-operator-validation", as_res(m)) == [
         "The operator would reject FlinkDeployment flink-logistics/warehouse: \"TaskManager resource memory must be "
         f"defined using `spec.taskManager.resource.memory`\" {WHY_OPERATOR} Fix: set spec.taskManager.resource.memory "
         "(stack file: taskManager.memory)."]
+    # With the platform's layout Flink derives the TaskManager from taskmanager.memory.flink.size alone, and the
+    # operator (which runs that derivation only when resource.memory is unset) accepts it, as the pack does.
+    m = prod_manifest()
+    del m["spec"]["taskManager"]["resource"]["memory"]
+    assert run("flink-operator-validation", as_res(m)) == []
 
 
 def test_operator_validation_accepts_kubernetes_quantities():

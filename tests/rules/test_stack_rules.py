@@ -133,7 +133,7 @@ def session_job(**job) -> dict:
     return {"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkSessionJob",
             "metadata": {"name": "shared-top-speed", "namespace": "flink-logistics"},
             "spec": {"deploymentName": "shared",
-                     "job": {"jarURI": "https://repo.acme.example/top-speed-1.4.0.jar", "parallelism": 2,
+                     "job": {"jarURI": "https://www.example.com/top-speed-1.4.0.jar", "parallelism": 2,
                              "upgradeMode": "savepoint", **job}}}
 
 
@@ -152,9 +152,10 @@ def test_session_job_validation_uses_the_session_clusters_config():
     cluster = session_cluster()
     del cluster["spec"]["flinkConfiguration"]["execution.checkpointing.savepoint-dir"]
     assert run("flink-session-job-validation", stack(cluster, session_job(jarURI="s3://jars/top-speed.jar"))) == [
-        "The operator would reject FlinkSessionJob flink-logistics/shared-top-speed: \"The jarURI scheme 's3' is not "
-        "allowed; allowed schemes: ['https'] (kubernetes.operator.user.artifacts.allowed-schemes)\" "
-        f"{WHY_OPERATOR} Fix: serve the jar over https (session jobs are downloaded by the operator).",
+        "The operator would reject FlinkSessionJob flink-logistics/shared-top-speed: \"jarURI scheme 's3' is not in "
+        "the allowlist [https]. Configure 'kubernetes.operator.user.artifacts.allowed-schemes' to extend the "
+        f"allowlist.\" {WHY_OPERATOR} Fix: serve the jar over https (the operator downloads session-job jars "
+        "itself), or allow the scheme in the operator's configuration and in this pack's allowedSchemes.",
         "The operator would reject FlinkSessionJob flink-logistics/shared-top-speed: \"Job could not be upgraded with "
         "savepoint while config key[execution.checkpointing.savepoint-dir] is not set\" "
         f"{WHY_OPERATOR} Fix: set execution.checkpointing.savepoint-dir on the session cluster, or use upgradeMode "
@@ -168,8 +169,8 @@ def test_session_job_on_application_cluster_and_loopback_jar():
     msgs = run("flink-session-job-validation",
                stack(application, session_job(jarURI="https://127.0.0.1/job.jar")))
     assert [m.split(" Why:")[0] for m in msgs] == [
-        "The operator would reject FlinkSessionJob flink-logistics/shared-top-speed: \"The jarURI host of "
-        "https://127.0.0.1/job.jar resolves to a loopback address, which the operator refuses\"",
+        "The operator would reject FlinkSessionJob flink-logistics/shared-top-speed: \"jarURI host '127.0.0.1' "
+        "resolves to a restricted address\"",
         "The operator would reject FlinkSessionJob flink-logistics/shared-top-speed: \"Can not submit session job to "
         "application cluster\"",
     ]
