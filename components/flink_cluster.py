@@ -45,7 +45,9 @@ class FlinkCluster(pulumi.ComponentResource):
             annotations["eks.amazonaws.com/role-arn"] = role_arn
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}/sa",
-            metadata={"name": sa_name, "namespace": placement.namespace, "labels": labels, "annotations": annotations},
+            # no empty `annotations: {}`: the API server drops empty maps, so the object would differ from the plan
+            metadata={"name": sa_name, "namespace": placement.namespace, "labels": labels,
+                      **({"annotations": annotations} if annotations else {})},
             opts=child,
         )
         # Native mode: the JobManager creates TaskManager pods and, with HA, leader/metadata ConfigMaps.
@@ -84,7 +86,9 @@ class FlinkCluster(pulumi.ComponentResource):
                 # Never delete-before-create a stateful job; and never fight the scaler over what it owns.
                 delete_before_replace=False,
                 ignore_changes=list(decision.ignore_changes),
-                depends_on=[*after, self.service_account, self.role_binding],
+                # its ServiceAccount and RBAC too: the JobManager creates TaskManager pods and HA ConfigMaps with
+                # them, so they must exist first and outlive it (a refused destroy must not delete the Role)
+                depends_on=[*after, self.service_account, self.role, self.role_binding],
             ),
         )
         self.session_jobs = []

@@ -51,8 +51,11 @@ class KubernetesClusterComponent(pulumi.ComponentResource):
         self.flink_clusters: dict[str, FlinkCluster] = {}
         for placement in placements:
             tenancy = self.tenancies[placement.team.name]
+            # The whole tenancy (not only the namespace): the job's egress rules, quota and limits exist before its
+            # pods start, and a `pulumi destroy` refused by a protected FlinkDeployment keeps everything it runs with
+            # (the engine deletes only resources nothing left behind depends on).
             in_namespace = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider},
-                                                  depends_on=[tenancy.namespace, *self.addons.ready])
+                                                  depends_on=[*tenancy.resources, *self.addons.ready])
             flink = FlinkCluster(placement, bucket=bucket, is_prod=config.is_prod,
                                  role_arn=role_arns.get(placement.key), object_store=config.storage.s3_compatible,
                                  opts=in_namespace)

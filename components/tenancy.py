@@ -42,6 +42,8 @@ class Tenancy(pulumi.ComponentResource):
                                                  monitoring=config.monitoring, is_prod=config.is_prod,
                                                  storage=config.storage)
         ]
+        self.resources: list[pulumi.Resource] = [self.namespace, self.quota, self.limit_range, *self.network_policies]
+        """Every object of the tenancy: what the team's Flink clusters depend on."""
         self.pod_security = build.pod_security_level(placements)
         self.host_network_notes = [build.host_network_note(p) for p in build.host_network_placements(placements)]
         for note in self.host_network_notes:

@@ -4,6 +4,7 @@
     .venv/bin/python scripts/fuzz.py --count 3000 --seed 7                 # report failures, exit 1 if any
     .venv/bin/python scripts/fuzz.py --seed 7 --case 123 --write F.yaml   # write one case's file (to reproduce)
     .venv/bin/python scripts/fuzz.py --count 500 --full-plans 0            # validation only (fastest)
+    .venv/bin/python scripts/fuzz.py --target memory --count 2000         # Flink configs for `flinkplat memory`
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fuzz.stackfuzz import Case, ROOT, make_case, run_case  # noqa: E402
+from tests.fuzz.stackfuzz import (Case, ROOT, make_case, make_memory_case, run_case,  # noqa: E402
+                                  run_memory_case)
 
 
 def main() -> int:
@@ -27,11 +29,14 @@ def main() -> int:
     parser.add_argument("--start", type=int, default=0, help="first case index (default 0)")
     parser.add_argument("--full-plans", type=int, default=-1,
                         help="how many schema-valid files run the full plan (default -1: all)")
+    parser.add_argument("--target", choices=("plan", "memory"), default="plan",
+                        help="plan: stack files for `flinkplat plan`; memory: Flink configs for `flinkplat memory`")
     parser.add_argument("--case", type=int, help="only this case index")
     parser.add_argument("--write", type=Path, help="with --case: write the generated file here and exit")
     args = parser.parse_args()
+    make = make_case if args.target == "plan" else make_memory_case
     if args.case is not None and args.write:
-        case = make_case(args.seed, args.case)
+        case = make(args.seed, args.case)
         args.write.write_bytes(case.data)
         print(f"wrote {case.label} to {args.write}")
         return 0
@@ -44,9 +49,10 @@ def main() -> int:
         run_case(warm, Path(tmp), full_plan=True, time_limit=120)
         started = time.perf_counter()
         for done, index in enumerate(indexes, 1):
-            case = make_case(args.seed, index)
+            case = make(args.seed, index)
             allow_plan = args.full_plans < 0 or full_plans < args.full_plans
-            outcome = run_case(case, Path(tmp), full_plan=allow_plan)
+            outcome = (run_case(case, Path(tmp), full_plan=allow_plan) if args.target == "plan"
+                       else run_memory_case(case, Path(tmp)))
             full_plans += outcome.full_plan and outcome.exit_code != 2
             codes[outcome.exit_code] += 1
             if outcome.seconds > slowest[0]:

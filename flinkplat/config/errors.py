@@ -106,6 +106,16 @@ _BOUNDS = {"greater_than": ("greater than", "gt"), "greater_than_equal": ("of at
            "finite_number": ("that is finite, e.g. 1 or 0.5", None)}
 
 
+_TYPE_FIXES = (
+    (("string_type",), "write text here (quote it, e.g. \"1.20\", when YAML would read a number, date or boolean)"),
+    (("int_type", "int_parsing", "int_from_float"), "write a whole number, e.g. 2"),
+    (("float_type", "float_parsing"), "write a number, e.g. 0.5"),
+    (("bool_type", "bool_parsing"), "write true or false"),
+    (("list_type", "tuple_type"), "write a list ('- item' lines, or [a, b])"),
+    (("dict_type", "model_type", "model_attributes_type"), "write a mapping ('key: value' lines)"),
+)
+
+
 def _shown_input(value: Any) -> str:
     """The offending input, cut to a readable length (a 300-digit number or a long text is not worth repeating)."""
     from flinkplat.config.yamlfile import short
@@ -141,5 +151,7 @@ def problems_from_validation(error: ValidationError, root: type[BaseModel], pref
             message = str(item["msg"]).removeprefix("Value error, ")
         else:
             message = f"{item['msg']} (got {_shown_input(item.get('input'))})"
+            fix = next((text for kinds, text in _TYPE_FIXES if kind in kinds), None)
+            message += f"; {fix}" if fix else ""
         problems.append(Problem(key_path(prefix + loc), message))
     return problems

@@ -46,7 +46,7 @@ def load_stack(stack: str, values: Mapping[str, Any], secret_keys: set[str]) -> 
         elif key in known:
             if full_key in secret_keys:
                 problems.append(Problem(
-                    f"{PROJECT}:{key}",
+                    f"{PROJECT}:{path_segment(key)}",
                     "this key holds a secret inside structured config, which would make the whole object secret "
                     "and hide it from review; store each secret in its own key (pulumi config set --secret "
                     f"{PROJECT}:<name> <value>) and refer to it as {{secret: <name>}}",
@@ -56,7 +56,7 @@ def load_stack(stack: str, values: Mapping[str, Any], secret_keys: set[str]) -> 
         else:
             hint = did_you_mean(key, known)
             problems.append(Problem(
-                f"{PROJECT}:{key}",
+                f"{PROJECT}:{path_segment(key)}",
                 f"unknown key; {hint}top-level keys are: {', '.join(sorted(known))} "
                 "(a secret referenced by {secret: <name>} must be set with --secret)",
             ))
@@ -75,7 +75,7 @@ def _find_nested_secure(value: Any, path: str) -> str | None:
         if set(value) == {"secure"}:
             return path
         for key, item in value.items():
-            found = _find_nested_secure(item, f"{path}.{key}")
+            found = _find_nested_secure(item, f"{path}.{path_segment(key)}")
             if found:
                 return found
     if isinstance(value, list):

@@ -606,7 +606,19 @@ class Waiver(Model):
     reason: str = Field(min_length=10)
     """Why (at least 10 characters; shown in the plan and the PR report)."""
     expires: _dt.date | None = None
-    """After this date the waiver no longer applies. Default: never."""
+    """After this date the waiver no longer applies (YYYY-MM-DD, quoted or not). Default: never."""
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if value is None or isinstance(value, _dt.date):
+            return value
+        try:
+            if isinstance(value, str):
+                return _dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        raise ValueError(f"'{str(value)[:40]}' is not a date; write it as YYYY-MM-DD, e.g. expires: 2027-03-31")
 
 
 class FlinkClusterOverride(Model):

@@ -105,6 +105,21 @@ def _limit_factor(placement: Placement, component: str, resource: str) -> float:
     return max(float(value), 1.0)
 
 
+def canonical_cpu(milli: int) -> str:
+    """A CPU quantity in the API server's canonical form (whole cores have no suffix: 2000m is stored as "2"), so
+    what Pulumi sends is what the server stores and reads back."""
+    return str(milli // 1000) if milli % 1000 == 0 else f"{milli}m"
+
+
+def canonical_memory(mib: int) -> str:
+    """A memory quantity of whole MiB in the API server's canonical form (the largest binary suffix with a whole
+    number: 4096Mi is stored as "4Gi", 1536Mi stays "1536Mi")."""
+    for suffix, factor in (("Ti", 1 << 20), ("Gi", 1 << 10)):
+        if mib and mib % factor == 0:
+            return f"{mib // factor}{suffix}"
+    return f"{mib}Mi"
+
+
 def container_max(placements: Iterable[Placement]) -> dict[str, str]:
     """The largest Flink container of the namespace (requests × limit-factor), as the LimitRange maximum."""
     cpu_milli, memory = 0, 0
@@ -114,7 +129,7 @@ def container_max(placements: Iterable[Placement]) -> dict[str, str]:
             cpu_milli = max(cpu_milli, math.ceil(spec.cpu * 1000 * _limit_factor(placement, component, "cpu")))
             memory = max(memory, math.ceil(flink_memory_bytes(spec.memory)
                                            * _limit_factor(placement, component, "memory")))
-    return {"cpu": f"{cpu_milli}m", "memory": f"{math.ceil(memory / (1 << 20))}Mi"}
+    return {"cpu": canonical_cpu(cpu_milli), "memory": canonical_memory(math.ceil(memory / (1 << 20)))}
 
 
 def host_network_note(placement: Placement) -> str:

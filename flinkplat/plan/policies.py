@@ -12,6 +12,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import os
+import pickle
+import signal
+import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from typing import Any
 from flinkplat.rules import RULES, Finding, Res, Rule, Stack, UnknownAtPreview
 from flinkplat.rules import waivers as waiver_rules
 from flinkplat.rules.base import LEVELS
+from flinkplat.rules.flink import shared_props_conf_cache
 
 PACK_NAME = "flink-platform"
 PACK_VERSION = "0.1.0"
@@ -73,9 +78,17 @@ def _report(rule: Rule, findings: list[Finding], report: Callable[..., None], de
         report(finding.message, subject.urn if subject is not None and subject.urn else None)
 
 
+def skipped_by_target(props: Any) -> bool:
+    """A `--target` run (a rollout wave) still sends every resource it skips to the analyzers, with the inputs the
+    state has for it: none for a resource not created yet. Such an empty resource is not part of the operation and
+    would fail every rule (the real engine showed it: a wave's preview failed on later waves' FlinkDeployments).
+    A resource the program declares always has properties (a Kubernetes object at least apiVersion and kind)."""
+    return not props
+
+
 def _resource_validate(rule: Rule) -> Callable:
     def validate(args, report_violation):
-        if args.resource_type not in rule.kinds:
+        if args.resource_type not in rule.kinds or skipped_by_target(args.props):
             return
         res = _res_from_args(args)
         try:
@@ -89,7 +102,7 @@ def _resource_validate(rule: Rule) -> Callable:
 
 def _stack_validate(rule: Rule) -> Callable:
     def validate(args, report_violation):
-        stack = Stack([_res_from_policy_resource(r) for r in args.resources])
+        stack = Stack([_res_from_policy_resource(r) for r in args.resources if not skipped_by_target(r.props)])
         try:
             findings = list(rule.check(stack, rule.config(args.get_config())))
         except UnknownAtPreview as error:
@@ -418,10 +431,12 @@ def _struct_order(keys: tuple[str, ...], struct_class: Any) -> tuple[str, ...]:
     return order
 
 
-def _analyzer_value(value: Any, struct_class: Any) -> Any:
-    """A value as a policy receives it from the analyzer: through a protobuf Struct and back (`_struct`, then
-    `json_format.MessageToDict`), i.e. every number a float and each mapping's keys in the Struct map's order
-    (a hash order: a rule that lists keys in a message sees them in that order under the analyzer too)."""
+def _analyzer_value(value: Any, struct_class: Any, path: list[str], proxies: tuple[type, type]) -> Any:
+    """A value as a policy receives it from the analyzer, in one pass: through a protobuf Struct and back
+    (`_struct`, then `json_format.MessageToDict`: every number a float, each mapping's keys in the Struct map's
+    order — a hash order that a rule listing keys in a message sees too), then wrapped like pulumi-policy's
+    `unknown_checking_proxy` does (the same proxy classes, each with its path)."""
+    dict_proxy, list_proxy = proxies
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return value
@@ -429,9 +444,11 @@ def _analyzer_value(value: Any, struct_class: Any) -> Any:
         items = value if kind is dict and all(type(k) is str for k in value) else {str(k): v for k, v in value.items()}
         if _SIGNATURE_KEY in items:
             raise _SpecialValue()
-        return {key: _analyzer_value(items[key], struct_class) for key in _struct_order(tuple(items), struct_class)}
+        return dict_proxy({key: _analyzer_value(items[key], struct_class, [*path, key], proxies)
+                           for key in _struct_order(tuple(items), struct_class)}, path)
     if kind is list or kind is tuple:
-        return [_analyzer_value(v, struct_class) for v in value]
+        return list_proxy([_analyzer_value(item, struct_class, [*path, str(index)], proxies)
+                           for index, item in enumerate(value)], path)
     if kind is int or kind is float or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return float(value)
     return value
@@ -440,15 +457,14 @@ def _analyzer_value(value: Any, struct_class: Any) -> Any:
 def _analyzer_props(inputs: Mapping[str, Any], struct_class: Any) -> Any:
     """The read-only props view a policy gets (pulumi-policy's unknown-checking proxies)."""
     from pulumi_policy.deserialize import deserialize_properties
-    from pulumi_policy.proxy import unknown_checking_proxy
+    from pulumi_policy.proxy import _DictProxy, _ListProxy, unknown_checking_proxy
 
-    try:
-        plain = _analyzer_value(inputs, struct_class)  # plain JSON: pulumi-policy's deserializer would copy it as is
+    try:  # plain JSON (pulumi-policy's deserializer would copy it as it is)
+        return _analyzer_value(inputs, struct_class, [], (_DictProxy, _ListProxy))
     except _SpecialValue:
         from google.protobuf import json_format
 
-        plain = deserialize_properties(json_format.MessageToDict(_struct(inputs)))
-    return unknown_checking_proxy(plain)
+        return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(_struct(inputs))))
 
 
 def run_pack_single_pass(resources: list[Any], pack_config: Mapping[str, Any] | None = None
@@ -503,33 +519,67 @@ def run_pack_single_pass(resources: list[Any], pack_config: Mapping[str, Any] | 
         except _NotApplicableError:
             pass
 
-    violations: list[dict[str, Any]] = []
-    waived: list[dict] = []
     providers: dict[str | None, Any] = {}
-    policy_resources: list[Any] = []
+
+    def view(resource: Any) -> Any:
+        """The resource as every policy sees it (props converted once; options and provider as Analyze builds)."""
+        request = proto.AnalyzeRequest(type=resource.type, urn=resource.urn, name=resource.name,
+                                       options=_options_message(resource))
+        if resource.provider not in providers:
+            message = _provider_message(resource.provider)
+            if message is not None:
+                request.provider.CopyFrom(message)
+            providers[resource.provider] = servicer._get_provider_resource(request)
+        return PolicyResource(resource.type, _analyzer_props(resource.inputs, struct_pb2.Struct), resource.urn,
+                              resource.name, servicer._get_resource_options(request), providers[resource.provider],
+                              None, [], {})
+
+    def resource_pass(chunk: list[Any]) -> tuple[list[dict], list[dict], list[Any]]:
+        """What Analyze reports for each resource of `chunk`, in order: (violations, waivers, views)."""
+        found: list[dict[str, Any]] = []
+        waived_here: list[dict] = []
+        views = []
+        with _collect_waived(waived_here):
+            for resource in chunk:
+                seen = view(resource)
+                response = proto.AnalyzeResponse()
+                for policy, level in resource_policies:
+                    # A rule's validation returns at once for a type it does not look at: skip the call.
+                    if policy.name in kinds and resource.type not in kinds[policy.name]:
+                        continue
+                    args = ResourceValidationArgs(resource.type, seen.props, resource.urn, resource.name, seen.opts,
+                                                  seen.provider, servicer._get_policy_config(policy.name), stack_tags)
+                    run(policy, level, args, response)
+                found += [_violation(d, names, resource.urn, level_of, descriptions) for d in response.diagnostics]
+                views.append(seen)
+        return found, waived_here, views
+
+    with shared_props_conf_cache():  # every policy reads the same props object of a resource
+        return _run_passes(resources, resource_pass, view, stack_policies, run, servicer, stack_tags, names,
+                           level_of, descriptions)
+
+
+def _run_passes(resources, resource_pass, view, stack_policies, run, servicer, stack_tags, names, level_of,
+                descriptions) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from pulumi.runtime import proto
+    from pulumi_policy.policy import StackValidationArgs
+
+    # On a large stack a forked worker takes the resource policies of the second part of the resources while this
+    # process takes the first part and the stack policies (results merged in resource order: the same output).
+    split = _worker_split(len(resources))
+    worker = _in_worker(lambda: resource_pass(resources[split:])[:2]) if split < len(resources) else None
+    try:
+        violations, waived, policy_resources = resource_pass(resources[:split])
+        policy_resources += [view(resource) for resource in resources[split:]] if worker else []
+    except BaseException:
+        if worker:
+            worker(cancel=True)
+        raise
+    if worker:
+        worker_violations, worker_waived = worker()
+        violations += worker_violations
+        waived += worker_waived
     with _collect_waived(waived):
-        for resource in resources:
-            props = _analyzer_props(resource.inputs, struct_pb2.Struct)
-            request = proto.AnalyzeRequest(type=resource.type, urn=resource.urn, name=resource.name,
-                                           options=_options_message(resource))
-            if resource.provider not in providers:
-                message = _provider_message(resource.provider)
-                if message is not None:
-                    request.provider.CopyFrom(message)
-                providers[resource.provider] = servicer._get_provider_resource(request)
-            opts = servicer._get_resource_options(request)
-            provider = providers[resource.provider]
-            response = proto.AnalyzeResponse()
-            for policy, level in resource_policies:
-                # A rule's validation returns at once for a type it does not look at: skip the call.
-                if policy.name in kinds and resource.type not in kinds[policy.name]:
-                    continue
-                args = ResourceValidationArgs(resource.type, props, resource.urn, resource.name, opts, provider,
-                                              servicer._get_policy_config(policy.name), stack_tags)
-                run(policy, level, args, response)
-            violations += [_violation(d, names, resource.urn, level_of, descriptions) for d in response.diagnostics]
-            policy_resources.append(PolicyResource(resource.type, props, resource.urn, resource.name, opts,
-                                                   provider, None, [], {}))
         # AnalyzeStack's view: parents and dependencies as the resource objects themselves.
         by_urn = {r.urn: r for r in policy_resources}
         for resource, policy_resource in zip(resources, policy_resources):
@@ -545,6 +595,56 @@ def run_pack_single_pass(resources: list[Any], pack_config: Mapping[str, Any] | 
         violations += [_violation(d, names, "", level_of, descriptions) for d in response.diagnostics]
     waivers = [{k: w[k] for k in ("policy", "resource", "reason", "expires")} for w in waived]
     return violations, waivers
+
+
+PARALLEL_MIN_RESOURCES = 1500
+"""Below this many resources the policies run in one process (a worker's start-up would cost more than it saves)."""
+WORKER_SHARE = 0.55
+"""The share of the resources' resource policies the worker takes (this process also runs the stack policies)."""
+
+
+def _worker_split(count: int) -> int:
+    """How many resources this process evaluates itself (all of them unless a worker process helps)."""
+    workers_allowed = os.environ.get("FLINKPLAT_PLAN_WORKERS", "") not in ("0", "1")
+    if count < PARALLEL_MIN_RESOURCES or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or not workers_allowed:
+        return count
+    return int(count * (1 - WORKER_SHARE))
+
+
+def _in_worker(work: Callable[[], Any]) -> Callable[..., Any]:
+    """Run `work()` in a forked process (it inherits this one's memory, so nothing is sent to it); returns
+    `result(cancel=False)`, which waits for the worker and returns what `work()` returned (or raises its error)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        try:
+            os.close(read_end)
+            try:
+                payload = pickle.dumps(("ok", work()))
+            except BaseException:  # noqa: BLE001 reported to the parent, which raises it
+                payload = pickle.dumps(("error", traceback.format_exc()))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+
+    def result(cancel: bool = False) -> Any:
+        if cancel:
+            os.kill(pid, signal.SIGKILL)
+        with os.fdopen(read_end, "rb") as source:
+            data = source.read()
+        os.waitpid(pid, 0)
+        if cancel:
+            return None
+        if not data:
+            raise RuntimeError("the policy worker process ended without a result")
+        status, value = pickle.loads(data)
+        if status != "ok":
+            raise RuntimeError(f"policy evaluation in the worker process failed:\n{value}")
+        return value
+
+    return result
 
 
 def evaluate(plan: Any, pack_config: Mapping[str, Any] | None = None,

@@ -25,7 +25,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import typing
+from collections import abc
 from typing import Any, Callable, Iterator
+
+import pulumi._types as _types
+import pulumi.output as sdk_output
+import pulumi.resource as sdk_resource
+from google.protobuf import struct_pb2
+from pulumi.output import Output, _OutputData
+from pulumi.resource import Resource, ResourceOptions
+from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime import rpc, settings
+from pulumi.runtime._depends_on import _resolve_depends_on
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.resource import _create_provider_ref, _translate_ignore_changes
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -109,19 +123,7 @@ def _eager_task_factory(loop: asyncio.AbstractEventLoop, coro: Any, context: con
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _known_output(loop: asyncio.AbstractEventLoop, data: Any):
-    """An Output that is already resolved (no task, nothing for the runtime to track)."""
-    from pulumi.output import Output
-
-    future = loop.create_future()
-    future.set_result(data)
-    output = object.__new__(Output)
-    output._data = future
-    return output
-
-
 def _output_of(future: asyncio.Future):
-    from pulumi.output import Output
 
     output = object.__new__(Output)
     output._data = future
@@ -129,7 +131,6 @@ def _output_of(future: asyncio.Future):
 
 
 def _lazy_output_class():
-    from pulumi.output import Output
 
     class LazyPropertyOutput(Output):
         """A resource's output property, resolved (with the SDK's `resolve_outputs`) when first read."""
@@ -157,6 +158,167 @@ def _no_alias_urn(*_args: Any, **_kwargs: Any) -> None:
     return None
 
 
+def _memoized(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`function(type)` computed once per type: the SDK re-derives the same facts from the same type annotations
+    (Input[T] → T, a list's element type, an input type's names) for every value it serialises."""
+    cache: dict[Any, Any] = {}
+
+    def memoized(typ: Any) -> Any:
+        try:
+            return cache[typ]
+        except KeyError:
+            result = cache[typ] = function(typ)
+            return result
+        except TypeError:  # an unhashable annotation
+            return function(typ)
+
+    return memoized
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs: the SDK's serialize_properties for plain data, and the monitor's view of the result
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class _NotPlain(Exception):
+    """A value the shortcut does not cover (it goes through the SDK's own code instead)."""
+
+
+def _serialize_value(value: Any, deps: list, key: str, res: Any, transformer: Any, typ: Any, loop: Any) -> Any:
+    """`rpc.serialize_property` (same branches, same order of checks) for plain data — str, numbers, bools, None,
+    lists, dicts — with every other kind of value (Outputs, resources, input types, assets, enums, …) handed to
+    the SDK's function itself."""
+
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or kind is float or value is None:
+        return value
+    typ = _types.unwrap_type(typ) if typ else typ
+    if typ is Any:
+        typ = None
+    if kind is list or kind is tuple:
+        element_type = rpc._get_list_element_type(typ)
+        return [_serialize_value(item, deps, key, res, transformer, element_type, loop) for item in value]
+    if kind is dict:
+        get_type: Callable[[str], Any] = _no_type
+        translate = transformer
+        if typ is not None:
+            case = _types.reduce_discriminated_union(typ, value, _types._py_name_for)
+            if case is not None:
+                typ = case
+            if _types.is_input_type(typ):
+                names = _types.input_type_py_to_pulumi_names(typ)
+                translate = _translator(names)
+                get_type = _types.input_type_types(typ).get
+            else:
+                translate = None
+                origin = _typing_origin(typ)
+                if typ is dict or origin in _DICT_ORIGINS:
+                    args = _typing_args(typ)
+                    if len(args) == 2 and args[0] is str:
+                        get_type = _constant_type(args[1])
+        result = {}
+        for item_key in value:
+            translated = translate(item_key) if translate is not None else item_key
+            result[translated] = _serialize_value(value[item_key], deps, item_key, res, transformer,
+                                                  get_type(translated), loop)
+        return result
+    future = drive(rpc.serialize_property(value, deps, key, res, transformer, typ), loop)
+    if not future.done():
+        future.cancel()
+        raise _NotPlain()
+    return future.result()
+
+
+def _no_type(_key: str) -> None:
+    return None
+
+
+def _constant_type(typ: Any) -> Callable[[str], Any]:
+    return lambda _key: typ
+
+
+def _translator(names: dict[str, str]) -> Callable[[str], str]:
+    return lambda key: names.get(key) or key
+
+
+_typing_origin, _typing_args = typing.get_origin, typing.get_args
+_DICT_ORIGINS = [dict, typing.Dict, abc.Mapping, typing.Mapping]  # noqa: UP006 the SDK's own list
+
+
+def serialize_inputs(reg: "_Registration") -> dict[str, Any]:
+    """`rpc.serialize_properties(props, deps, res, translate, typ)` as prepare_resource calls it, as a dict (the
+    Struct is built only if an output property is read)."""
+    typ, res = reg.typ, reg.res
+    transformer = res.translate_input_property if typ is None else None
+    translate, get_type = transformer, _no_type
+    if typ is not None:
+        names = _types.input_type_py_to_pulumi_names(typ)
+        types = _types.input_type_types(typ)
+        translate = _translator(names)
+        get_type = lambda key: types.get(translate(key))  # noqa: E731
+    result: dict[str, Any] = {}
+    for key in reg.props:
+        value = reg.props[key]
+        deps: list = []
+        try:
+            serialized = _serialize_value(value, deps, key, res, transformer, get_type(key), reg.loop)
+        except ValueError as error:  # the SDK's wording (serialize_properties)
+            raise ValueError(f"While processing input: {key!r}, type {type(key)}, value {value!r}\n"
+                             f"ValueError has risen: {error}") from error
+        except AssertionError as error:
+            raise AssertionError(f"While processing input: {key!r}, type {type(key)}, value {value!r}\n"
+                                 f"AssertionError has risen: {error}") from error
+        if serialized is not None:
+            name = translate(key) if translate is not None else key
+            result[name] = serialized
+            reg.property_deps[name] = deps
+    return result
+
+
+_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi's special values: secrets, assets, resources, …
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_COPIED_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _copied_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The order in which the mock monitor reads a mapping with these keys: serialised into a protobuf Struct,
+    copied into the RegisterResourceRequest, iterated (a protobuf map has its own order, and a copy another)."""
+    order = _COPIED_ORDERS.get(keys)
+    if order is None:
+
+        struct = struct_pb2.Struct()
+        for key in keys:
+            struct.fields[key]  # noqa: B018 (a null value: only the keys matter)
+        order = tuple(resource_pb2.RegisterResourceRequest(object=struct).object.keys())
+        if len(_COPIED_ORDERS) > 100_000:
+            _COPIED_ORDERS.clear()
+        _COPIED_ORDERS[keys] = order
+    return order
+
+
+def monitor_inputs(value: Any) -> Any:
+    """What the mock monitor records from serialised inputs — Struct → copy → `deserialize_properties` →
+    `runner._plain` — for plain data: numbers through a double (integral ones back to int), None entries of a
+    mapping dropped, the copied Struct's key order. Raises _NotPlain for anything else."""
+    kind = type(value)
+    if kind is str:
+        if value == _UNKNOWN:
+            raise _NotPlain()
+        return value
+    if kind is bool or value is None:
+        return value
+    if kind is int or kind is float:
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if kind is dict:
+        if _SIGNATURE_KEY in value or not all(type(key) is str for key in value):
+            raise _NotPlain()
+        return {key: monitor_inputs(value[key]) for key in _copied_order(tuple(value)) if value[key] is not None}
+    if kind is list:
+        return [monitor_inputs(item) for item in value]
+    raise _NotPlain()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Registration
 # ---------------------------------------------------------------------------------------------------------------
@@ -166,13 +328,13 @@ class _Registration:
     """One resource: its inputs are serialised at once; outputs and dependencies are resolved later."""
 
     __slots__ = ("res", "type", "name", "custom", "props", "opts", "typ", "loop", "urn", "parent_urn", "struct",
-                 "state", "resource_id", "property_deps", "done", "resolvers", "_outputs", "_waiting")
+                 "serialized", "state", "resource_id", "property_deps", "done", "_outputs", "_waiting")
 
     def __init__(self, res, type_, name, custom, props, opts, typ, loop):
         self.res, self.type, self.name, self.custom = res, type_, name, custom
         self.props, self.opts, self.typ, self.loop = props, opts, typ, loop
         self.urn = self.parent_urn = self.resource_id = None
-        self.struct = self.state = None
+        self.struct = self.serialized = self.state = None
         self.property_deps: dict[str, list] = {}
         self.done: asyncio.Future | None = None
         self._outputs: dict[str, Any] | None = None
@@ -196,9 +358,6 @@ class _Registration:
 
     def _resolve_outputs(self) -> dict[str, asyncio.Future]:
         """The SDK's resolve_outputs over the inputs and the mock's computed state, into resolved futures."""
-        from google.protobuf import struct_pb2
-        from pulumi.output import _OutputData
-        from pulumi.runtime import rpc
 
         futures: dict[str, asyncio.Future] = {}
         if self.done.exception() is not None:
@@ -221,6 +380,10 @@ class _Registration:
                      if not (key == "urn" or (key == "id" and self.custom))}
         state = struct_pb2.Struct()
         state.update(self.state or {})
+        if self.struct is None:  # serialize_properties' Struct, built from the serialised inputs
+            self.struct = struct_pb2.Struct()
+            for key, value in self.serialized.items():
+                self.struct[key] = value
         rpc.resolve_outputs(self.res, self.struct, state, {}, resolvers, self.custom, self.typ is not None, True)
         return futures
 
@@ -258,10 +421,7 @@ class RecordingRuntime:
 
     @contextlib.contextmanager
     def installed(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
-        import pulumi.resource as sdk_resource
-        from pulumi.runtime import resource as runtime_resource
 
-        import pulumi.output as sdk_output
 
         self._sdk_register = runtime_resource.register_resource
         patches = {
@@ -274,6 +434,11 @@ class RecordingRuntime:
             # only read to build alias URNs for an engine without alias specs; the mock monitor has them and the
             # plan records no aliases.
             (sdk_resource, "collapse_alias_to_urn"): _no_alias_urn,
+            (_types, "unwrap_type"): _memoized(_types.unwrap_type),
+            (_types, "input_type_py_to_pulumi_names"): _memoized(_types.input_type_py_to_pulumi_names),
+            (_types, "input_type_types"): _memoized(_types.input_type_types),
+            (rpc, "_get_list_element_type"): _memoized(rpc._get_list_element_type),
+            (_types, "_wire_union_members"): _memoized(_types._wire_union_members),
         }
         saved = {target: getattr(*target) for target in patches}
         saved_factory = loop.get_task_factory()
@@ -296,8 +461,6 @@ class RecordingRuntime:
 
     def register(self, res, ty, name, custom, remote, new_dependency, props, opts, typ=None, package_ref=None):
         """Stands in for `pulumi.runtime.resource.register_resource` (same signature)."""
-        from pulumi.output import _OutputData
-        from pulumi.resource import ResourceOptions
 
         if self._needs_engine(remote, package_ref, opts):
             return self._sdk_register(res, ty, name, custom, remote, new_dependency, props, opts, typ, package_ref)
@@ -332,10 +495,6 @@ class RecordingRuntime:
         self.registrations.append(registration)
 
     async def _register(self, reg: _Registration, urn_future: asyncio.Future, id_future: asyncio.Future | None):
-        from pulumi.output import _OutputData
-        from pulumi.runtime import rpc, settings
-        from pulumi.runtime.proto import resource_pb2
-        from pulumi.runtime.resource import _create_provider_ref, _translate_ignore_changes
 
         opts = reg.opts
         parent_urn = ""
@@ -349,9 +508,19 @@ class RecordingRuntime:
         reg.urn = self.make_urn(reg.parent_urn, reg.type, reg.name)
         urn_future.set_result(_OutputData(resources={reg.res}, value=reg.urn, is_known=True, is_secret=False))
         try:
-            reg.struct = await rpc.serialize_properties(
-                reg.props, reg.property_deps, reg.res, reg.res.translate_input_property if reg.typ is None else None,
-                reg.typ, keep_output_values=False, exclude_resource_refs_from_deps=False)
+            try:  # plain data (nearly everything): serialised and read back here, in one pass each
+                reg.serialized = serialize_inputs(reg)
+                raw_inputs, inputs_are_plain = monitor_inputs(reg.serialized), True
+            except _NotPlain:  # the SDK's serialize_properties, and what the mock monitor reads from its request
+                reg.property_deps.clear()
+                reg.serialized = None
+                reg.struct = await rpc.serialize_properties(
+                    reg.props, reg.property_deps, reg.res,
+                    reg.res.translate_input_property if reg.typ is None else None, reg.typ,
+                    keep_output_values=False, exclude_resource_refs_from_deps=False)
+                # The request holds a copy of the Struct (a copied protobuf map iterates in another order).
+                request_object = resource_pb2.RegisterResourceRequest(object=reg.struct).object
+                raw_inputs, inputs_are_plain = rpc.deserialize_properties(request_object, keep_unknowns=True) or {}, False
         except ValueError as error:  # the SDK's wording (prepare_resource)
             raise ValueError(f"While processing resource: {reg.name!r}, type: {reg.type!r}\n"
                              f"ValueError has risen: {error}") from error
@@ -361,16 +530,12 @@ class RecordingRuntime:
         provider_ref = None
         if reg.custom and opts.provider is not None:
             provider_ref = await _create_provider_ref(opts.provider)
-        # The inputs as the monitor receives them: the request holds a copy of the Struct, and a copied protobuf
-        # map iterates in another order than its source (the plan keeps that order, so must this).
-        request_object = resource_pb2.RegisterResourceRequest(object=reg.struct).object
-        raw_inputs = rpc.deserialize_properties(request_object, keep_unknowns=True) or {}
         if reg.type == STACK_TYPE:
             reg.resource_id, reg.state = None, {}
         else:
             reg.resource_id, reg.state = self.new_resource(reg.type, reg.name, raw_inputs, provider_ref, reg.custom)
             self.record(urn=reg.urn, type_=reg.type, name=reg.name, parent_urn=reg.parent_urn, custom=reg.custom,
-                        raw_inputs=raw_inputs, provider_ref=provider_ref, options={
+                        raw_inputs=raw_inputs, inputs_are_plain=inputs_are_plain, provider_ref=provider_ref, options={
                             "protect": bool(opts.protect),
                             "retainOnDelete": bool(opts.retain_on_delete),
                             "deleteBeforeReplace": bool(opts.delete_before_replace or False),
@@ -385,7 +550,6 @@ class RecordingRuntime:
     def register_outputs(self, res, outputs) -> None:
         """Stands in for `register_resource_outputs`: the mock monitor ignores them; still serialise them, so a
         value that cannot be serialised fails here as it fails under the SDK."""
-        from pulumi.runtime import rpc
 
         future = drive(rpc.serialize_properties(outputs or {}, {}), asyncio.get_event_loop())
         if not future.done() or future.exception() is not None:
@@ -402,18 +566,83 @@ class RecordingRuntime:
 
     async def dependencies(self) -> dict[str, list[str]]:
         """{urn: sorted dependsOn} of every registered resource: explicit dependsOn plus the resources its inputs
-        came from, components expanded to their children (the SDK's prepare_resource)."""
-        from pulumi.runtime._depends_on import _resolve_depends_on_urns
-        from pulumi.runtime.rpc import _expand_dependencies
+        came from, components expanded to their children (the SDK's prepare_resource).
 
+        The SDK also checks, edge by edge, that no dependency closes a cycle (a reachability walk per edge, which
+        grows faster than the fleet); here the whole graph is checked once at the end, with the SDK's message.
+        (With PULUMI_ERROR_ON_DEPENDENCY_CYCLES=false the SDK drops cycle-closing edges instead: then its own
+        per-edge code runs.)"""
+        import os
+
+        per_edge = os.getenv(rpc.ERROR_ON_DEPENDENCY_CYCLES_VAR, "true").lower() != "true"
+        edges: dict[Any, set[Any]] = {}
         result: dict[str, list[str]] = {}
         for reg in self.registrations:
             if reg.type == STACK_TYPE or reg.urn is None:
                 continue
             urns: set[str] = set()
-            if reg.opts.depends_on is not None:
-                urns |= await _resolve_depends_on_urns(reg.opts._depends_on_list(), from_resource=reg.res)
-            for deps in reg.property_deps.values():
-                urns |= set((await _expand_dependencies(deps, from_resource=reg.res)).keys())
+            depends_on = reg.opts.depends_on
+            if isinstance(depends_on, Resource):
+                depends_on = [depends_on]
+            groups = list(reg.property_deps.values())
+            if isinstance(depends_on, (list, tuple)) and all(isinstance(d, Resource) for d in depends_on):
+                groups.append(depends_on)  # plain resources: what _resolve_depends_on finds, without Outputs
+            elif depends_on is not None:
+                groups.append(await _resolve_depends_on(reg.opts._depends_on_list()))
+            for group in groups:
+                expanded = None if per_edge else _expand_now(group, edges.setdefault(reg.res, set()))
+                if expanded is None:
+                    expanded = set((await rpc._expand_dependencies(group, from_resource=reg.res)).keys())
+                urns |= expanded
             result[reg.urn] = sorted(urns)
+        _raise_on_cycle(edges)
         return result
+
+
+def _expand_now(deps: Any, visited_out: set) -> set[str] | None:
+    """`rpc._expand_dependencies(deps)` without awaiting (every URN is known here), recording each resource
+    reached into `visited_out` (the edges of the dependency graph); None if some URN is not known yet."""
+    from pulumi import ComponentResource
+
+    urns: set[str] = set()
+    queue = list(deps)
+    while queue:
+        res = queue.pop(0)
+        if not isinstance(res, Resource):
+            raise TypeError(f"'depends_on' was passed a value {res} that was not a Resource.")
+        visited_out.add(res)
+        if isinstance(res, ComponentResource) and not res._remote:
+            queue.extend(res._childResources.copy())
+            continue
+        data = res.urn._data
+        if not data.done() or data.exception() is not None:
+            return None
+        urn = data.result().value
+        if urn:
+            urns.add(urn)
+    return urns
+
+
+def _raise_on_cycle(edges: dict[Any, set[Any]]) -> None:
+    """The SDK's error if the dependency graph has a cycle (iterative depth-first search)."""
+    state: dict[Any, int] = {}  # 1: on the current path, 2: done
+    for start in edges:
+        if start in state:
+            continue
+        stack = [(start, iter(edges.get(start, ())))]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                raise RuntimeError(
+                    "We have detected a circular dependency involving a resource of type"
+                    + f" {child._type} named {child._name}.\n"
+                    + "Please review any `depends_on`, `parent` or other dependency relationships between your "
+                    + "resources to ensure no cycles have been introduced in your program.")
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(edges.get(child, ()))))

@@ -184,13 +184,14 @@ def run_program(loaded: LoadedStack, values: dict[str, Any], secret_keys: set[st
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def record(urn: str, type_: str, name: str, parent_urn: str, custom: bool, raw_inputs: dict[str, Any],
-               provider_ref: str | None, options: dict[str, Any]) -> None:
+               provider_ref: str | None, options: dict[str, Any], inputs_are_plain: bool = False) -> None:
         """One registered resource into the plan (both runtimes record through here)."""
         if type_.startswith("pulumi:providers:"):
             provider_labels[f"{urn}::{name}-id"] = _provider_label(name)
         recorded[urn] = PlannedResource(
             urn=urn, type=type_, name=name, provider=provider_labels.get(provider_ref) if provider_ref else None,
-            parent=parent_urn or None, custom=bool(custom), inputs=_plain(raw_inputs), options=options)
+            parent=parent_urn or None, custom=bool(custom), inputs=raw_inputs if inputs_are_plain else _plain(raw_inputs),
+            options=options)
 
     mocks = Mocks()
 

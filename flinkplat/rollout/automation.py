@@ -57,6 +57,27 @@ def _tail(text: str, lines: int = 12) -> str:
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
 
+_GENERIC = ("error: update failed", "error: preview failed", "error: destroy failed")
+
+
+def _failure(text: str, lines: int = 12) -> str:
+    """What went wrong in a failed `pulumi preview/up`: the engine's own `error:` lines, once each and without the
+    generic "update failed"; else the output's last lines. (The last lines alone are usually the stack outputs.)"""
+    found: list[str] = []
+    in_error = False
+    for line in (text or "").splitlines():
+        stripped = line.strip()
+        # an error line, or the bullets/continuation of a multi-error ("error: 2 errors occurred:" / "* …")
+        if stripped.startswith("error:") or (in_error and stripped.startswith("* ")):
+            if stripped not in found:
+                found.append(stripped)
+            in_error = True
+        else:
+            in_error = False
+    specific = [line for line in found if line not in _GENERIC] or found
+    return "\n".join(specific[:lines]) if specific else _tail(text, lines)
+
+
 class AutomationWorkspace:
     def __init__(self, stack: str, work_dir: Path, *, policy_packs: Sequence[Path] = (),
                  policy_pack_configs: Sequence[Path] = (), offline_violations: Iterable[Mapping[str, Any]] = (),
@@ -123,7 +144,7 @@ class AutomationWorkspace:
             self._policy_events[tuple(targets)] = events
             if any(e.level == "mandatory" for e in events):  # the CLI fails a preview on mandatory violations
                 return Changes({})
-            raise WorkspaceError(_tail(str(error))) from None
+            raise WorkspaceError(_failure(str(error))) from None
         self._policy_events[tuple(targets)] = events
         return Changes(_counts(result.change_summary))
 
@@ -143,5 +164,5 @@ class AutomationWorkspace:
             result = self._stack.up(target=list(targets), on_output=self.on_output, color="never",
                                     **self._policy_args())
         except self._auto.CommandError as error:
-            raise WorkspaceError(_tail(str(error))) from None
+            raise WorkspaceError(_failure(str(error))) from None
         return Changes(_counts(result.summary.resource_changes))

@@ -7,7 +7,11 @@ A wave targets:
   providers, and cloud resources named `<kube cluster>/...` (the per-Flink-cluster IAM roles, pod identities);
 - the shared resources of the regions it touches first (bucket, its configuration, the AWS provider);
 - and, transitively, every parent, provider and dependency of those, so nothing targeted waits on an untargeted
-  resource that does not exist yet.
+  resource that does not exist yet;
+- in every wave, every provider of the stack with its parent components: the engine steps providers whether they
+  are targeted or not (Pulumi "implicitly targets" them), and a provider whose parent component is not targeted
+  fails the run ("depends on … which was not specified in --target list"). Providers and components are state
+  only: nothing is created in a later wave's cluster or cloud region.
 
 `--target-dependents` is deliberately not used: every FlinkDeployment of a region depends on the region's bucket,
 so it would pull the later waves' clusters into the canary wave.
@@ -130,9 +134,10 @@ def wave_targets(records: Iterable[ResourceRecord], plan: WavePlan) -> dict[int,
 
     owners = {r.urn: owner(r) for r in records}
     targets: dict[int, list[str]] = {}
+    providers = [r for r in records if r.type.startswith("pulumi:providers:")]
     for wave in plan.waves:
         seeds = [r for r in records if owners[r.urn] == wave.number
-                 or (owners[r.urn] is None and wave.number == first)]
+                 or (owners[r.urn] is None and wave.number == first)] + providers
         selected: set[str] = set()
         stack = [r.urn for r in seeds]
         while stack:

@@ -3,7 +3,8 @@ configuration the operator hands to Flink, its environment, durations and sizes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,9 +101,31 @@ class FlinkView:
         return keys.ha_enabled(self.conf)
 
 
+# Turned on by the one-pass policy evaluation (flinkplat.plan.policies), where every rule reads one shared, read-only
+# props object per resource: its flinkConfiguration is then read once per resource, not once per rule.
+_SHARED_PROPS_CONF: dict[int, tuple[Any, dict[str, str]]] | None = None
+
+
+@contextlib.contextmanager
+def shared_props_conf_cache() -> Iterator[None]:
+    global _SHARED_PROPS_CONF
+    saved, _SHARED_PROPS_CONF = _SHARED_PROPS_CONF, {}
+    try:
+        yield
+    finally:
+        _SHARED_PROPS_CONF = saved
+
+
 def view(res: Res) -> FlinkView:
+    cache = _SHARED_PROPS_CONF
+    hit = cache.get(id(res.props)) if cache is not None else None
+    if hit is not None and hit[0] is res.props:
+        return FlinkView(res, dict(hit[1]))  # each caller its own dict, as before
     raw = plain(get(res.props, "spec", "flinkConfiguration", default={}), ("spec", "flinkConfiguration"))
     conf = {str(k): conf_value(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
+    if cache is not None:
+        cache[id(res.props)] = (res.props, conf)
+        return FlinkView(res, dict(conf))
     return FlinkView(res, conf)
 
 

@@ -5,7 +5,7 @@ No kubelet, no scheduler: objects are stored and validated (OpenAPI schema of bu
 validation, admission that needs no controllers) but no workload runs. With `controllers=True` (see
 `CONTROLLERS`), kube-controller-manager runs the controllers that make deletion finish the way it does on a real
 cluster: the namespace controller (a deleted namespace empties and disappears instead of staying Terminating) and
-the garbage collector (foreground deletion and owner references), plus service-account tokens.
+the garbage collector (foreground deletion and owner references), plus service accounts and resource quotas.
 The binaries and CRDs come from `scripts/envtest/setup.sh`, which records them in
 `${FLINKPLAT_CACHE:-~/.cache/flink-platform}/envtest/<k8s-version>/envtest.json`.
 
@@ -31,10 +31,10 @@ from typing import Any
 
 FIELD_MANAGER = "flinkplat-acceptance"
 
-# The controllers kube-controller-manager runs with `controllers=True`: what deletion needs, nothing that would
-# create workloads (no deployment/replicaset controllers: no Pods that no kubelet would ever run) or write status
-# into objects a test compares (no resourcequota controller).
-CONTROLLERS = ("namespace", "garbagecollector", "serviceaccount", "serviceaccount-token")
+# The controllers kube-controller-manager runs with `controllers=True`: what deletion needs, the resource-quota
+# controller (Pulumi's Kubernetes provider waits for a ResourceQuota's status.hard, as on any real cluster), and
+# nothing that would create workloads (no deployment/replicaset controllers: no Pods that no kubelet would run).
+CONTROLLERS = ("namespace", "garbagecollector", "serviceaccount", "serviceaccount-token", "resourcequota")
 
 
 def cache_root() -> Path:
@@ -374,7 +374,8 @@ class EnvTest:
         for name in names:
             while True:
                 crd = self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-                conds = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
+                # right after creation `conditions` may still be null
+                conds = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}
                 if conds.get("Established") == "True":
                     break
                 if time.monotonic() > deadline:

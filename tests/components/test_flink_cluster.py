@@ -189,6 +189,24 @@ def test_flink_resources_wait_for_the_namespace_and_the_operator(prod_plan):
         assert any("kubernetes:core/v1:Namespace::" in d for d in deps), resource["name"]
 
 
+def test_flink_deployments_depend_on_everything_their_job_runs_with(prod_plan):
+    """Found by the engine tests: a `pulumi destroy` refused by a protected FlinkDeployment still deleted the Role,
+    NetworkPolicies, quota and limits nothing depended on, leaving the running job without RBAC (no TaskManager
+    pods, no HA leader election) and its namespace without isolation."""
+    for resource in resources_of(prod_plan, "FlinkDeployment"):
+        deps = set(resource["options"]["dependsOn"])
+        namespace = resource["inputs"]["metadata"]["namespace"]
+        in_namespace = [r for r in prod_plan["resources"] if r["provider"] == resource["provider"]
+                        and r["type"].split(":")[-1] in ("ResourceQuota", "LimitRange", "NetworkPolicy")
+                        and r["inputs"]["metadata"].get("namespace") == namespace]
+        assert in_namespace and {r["urn"] for r in in_namespace} <= deps, resource["name"]
+        prefix = resource["name"].removesuffix("/deployment")
+        for kind, suffix in (("ServiceAccount", "sa"), ("Role", "role"), ("RoleBinding", "rolebinding")):
+            [own] = [r for r in resources_of(prod_plan, kind)
+                     if r["name"] == f"{prefix}/{suffix}" and r["type"].startswith("kubernetes:")]
+            assert own["urn"] in deps, (resource["name"], kind)
+
+
 def test_iam_names_are_ones_aws_accepts(prod_plan):
     """IAM refuses names outside [\\w+=,.@-] (caught by the stand-in aws provider's create-time checks: an unnamed
     RolePolicy is autonamed from its logical name, `<kube>/<namespace>/<cluster>/prefix-access-…`)."""

@@ -322,3 +322,50 @@ def test_a_malformed_policy_pack_config_is_a_clear_error(tmp_path, text, expecte
     with pytest.raises(PackConfigError) as raised:
         load_pack_config(path)
     assert str(raised.value).startswith(f"policy pack config {path}") and expected in str(raised.value)
+
+
+# --- found by the fuzzer (tests/fuzz) -------------------------------------------------------------------------------
+
+
+def test_a_raw_option_the_platform_computes_with_must_be_a_number(tmp_path, capsys):
+    """`pipeline.max-parallelism: LoadBalancer` and `kubernetes.jobmanager.memory.limit-factor: ''` crashed the
+    program (float() in the scaler decision and the namespace LimitRange)."""
+    problems = refused(tmp_path, capsys, with_clickstream(
+        "      flinkConfiguration:\n        pipeline.max-parallelism: LoadBalancer\n"))
+    assert problems == [
+        "  - flink-platform:clusters[0].flinkConfiguration: flinkConfiguration.pipeline.max-parallelism: "
+        "'LoadBalancer' is not a whole number from 1 to 32768 (the platform computes with it); write e.g. 720"]
+    problems = refused(tmp_path, capsys, with_clickstream(
+        "      flinkConfiguration:\n        kubernetes.jobmanager.memory.limit-factor: ''\n"))
+    assert problems == [
+        "  - flink-platform:clusters[0].flinkConfiguration: flinkConfiguration.kubernetes.jobmanager.memory.limit-factor: "
+        "'' is not a number from 1 to 1000 (the platform computes with it); write e.g. 1.5"]
+
+
+def test_a_key_with_spaces_is_quoted_in_the_key_path(tmp_path, capsys):
+    problems = refused(tmp_path, capsys, DEV_TEXT + '  "flink-platform:clusters ": x\n')
+    assert problems[0].startswith("""  - flink-platform:"clusters ": unknown key; did you mean 'clusters'?""")
+
+
+def test_a_waiver_date_that_does_not_exist_says_how_to_write_one(tmp_path, capsys):
+    problems = refused(tmp_path, capsys, with_clickstream(
+        "      waivers:\n        - policy: flink-slots-match-cpu\n          reason: IO-bound enrichment, waits\n"
+        "          expires: 2027-02-30\n"))
+    assert problems == ["  - flink-platform:clusters[0].waivers[0].expires: '2027-02-30' is not a date; write it as "
+                        "YYYY-MM-DD, e.g. expires: 2027-03-31"]
+
+
+def test_a_file_without_a_byte_order_mark_in_utf16_is_refused(tmp_path, capsys):
+    problems = refused(tmp_path, capsys, DEV_TEXT.encode("utf-16-le"))
+    assert problems == ["  - (top level) (line 1, column 2): the file contains NUL bytes: it looks like UTF-16 or "
+                        "UTF-32 (without a byte-order mark); save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8"]
+
+
+@pytest.mark.parametrize("make", [lambda d: d / "Pulumi.missing.yaml", lambda d: d],
+                         ids=["missing-file", "a-directory"])
+def test_a_stack_file_that_cannot_be_read_is_exit_2(tmp_path, capsys, make):
+    path = make(tmp_path)
+    code, out, err = plan(path, capsys)
+    assert code == 2 and out == ""
+    assert err.splitlines()[1].startswith(f"  - {path}: ")
+    assert "--stack-file PATH" in err

@@ -65,7 +65,7 @@ def test_wrong_type_names_the_key_path(prod):
     _cluster(prod, "payments-enrich")["taskManager"]["cpu"] = "two"
     assert _problems(prod) == [
         "flink-platform:clusters[1].taskManager.cpu: Input should be a valid number, unable to parse string as a "
-        "number (got 'two')"
+        "number (got 'two'); write a number, e.g. 0.5"
     ]
 
 

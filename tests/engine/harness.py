@@ -15,8 +15,9 @@ API (fixtures in tests/engine/conftest.py; everything below is importable from t
   Fixtures
     engine_tools         session  EngineTools: the built CLI and provider (skip locally / fail under CI=true)
     control_planes       session  ControlPlanes: start(name) -> EnvTest (etcd + kube-apiserver +
-                                  kube-controller-manager, every CRD of envtest.json installed); all stopped at the
-                                  end of the session
+                                  kube-controller-manager, every CRD of envtest.json installed, the namespace
+                                  `monitoring` created as the home of the cluster's existing Prometheus); all
+                                  stopped at the end of the session
     engine_stack_factory function make(stack, stack_doc, servers={context: EnvTest}, *, extra_path=(), env={},
                                   policy_config=None) -> EngineStack, each in its own tmp dir (own PULUMI_HOME,
                                   file backend, kubeconfig with one context per server)
@@ -127,6 +128,11 @@ def find_engine_tools() -> EngineTools | str:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+# Parts of a cluster the platform expects and does not create when its Helm add-ons are off: the Prometheus install
+# in `monitoring` (Monitoring.namespace; the dashboard ConfigMaps go there). Its CRDs come with envtest's CRDs.
+PREEXISTING_NAMESPACES = ("monitoring",)
+
+
 class ControlPlanes:
     """Starts API servers (with the controller manager and every CRD installed) and stops them all at the end."""
 
@@ -135,13 +141,17 @@ class ControlPlanes:
         self.workdir = workdir
         self.running: dict[str, EnvTest] = {}
 
-    def start(self, name: str) -> EnvTest:
+    def start(self, name: str, namespaces: Sequence[str] = PREEXISTING_NAMESPACES) -> EnvTest:
+        """The API server `name` (started on first use), with every CRD and the `namespaces` that the stacks
+        expect to exist already installed."""
         if name in self.running:
             return self.running[name]
         env = EnvTest(self.tools.envtest, workdir=self.workdir / name, controllers=True)
         env.start()
         try:
             env.install_crds(self.tools.envtest["crds"])
+            for namespace in namespaces:
+                env.create_namespace(namespace)
         except BaseException:
             env.stop()
             raise

@@ -124,7 +124,7 @@ def test_up_creates_every_planned_object(dev, dev_plan, server):
             problems.append(f"{resource['name']}: {error}")
             continue
         problems += [f"{resource['name']} {m}" for m in subset_mismatches(manifest, stored)]
-    assert problems == []
+    assert problems == [], "\n".join(problems)
 
 
 def test_a_second_up_changes_nothing(dev):
@@ -202,20 +202,48 @@ def test_destroy_removes_everything(dev, dev_plan, server):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def test_protect_makes_destroy_of_a_flinkdeployment_fail(engine_stack_factory, server):
+def test_in_prod_protect_makes_destroy_of_a_flinkdeployment_fail(engine_stack_factory, server):
+    """environment: prod protects FlinkDeployments by default: Pulumi refuses to destroy them until protection is
+    removed in a separate change (per cluster `protect: false`, then `pulumi up`), after which destroy finishes."""
     from pulumi.automation import CommandError
 
     doc = dev_document()
-    cluster(doc, "clickstream")["protect"] = True
-    stack = engine_stack_factory("protected", doc, {CONTEXT: server})
+    doc["config"]["flink-platform:environment"] = "prod"
+    stack = engine_stack_factory("prodlike", doc, {CONTEXT: server},
+                                 policy_config=ROOT / "policies" / "config.prod.json")
     stack.up()
+    protected = sorted(r["urn"].rsplit("::", 1)[-1] for r in stack.custom_resources() if r.get("protect"))
+    assert protected == ["dev-local/flink-analytics/clickstream/deployment", "dev-local/flink-analytics/sandbox-top-speed",
+                         "dev-local/flink-analytics/sandbox/deployment"]
     with pytest.raises(CommandError) as failed:
         stack.destroy()
-    message = str(failed.value)
-    assert "FlinkDeployment" in message and "protected" in message, message
+    message = " ".join(str(failed.value).split())
+    assert "FlinkDeployment" in message and "cannot be deleted because it is protected" in message, message
     assert "pulumi state unprotect" in message, message
-    stored = server.get("/apis/flink.apache.org/v1beta1/namespaces/flink-analytics/flinkdeployments/clickstream")
-    assert stored["metadata"]["name"] == "clickstream"
+    # The running jobs keep everything they run with: namespace, quota, limits, network policies, service
+    # account and RBAC (the FlinkDeployments depend on them). Only what depends on the jobs (monitoring) is gone.
+    kept = {(r["inputs"]["kind"], r["inputs"]["metadata"]["name"]) for r in k8s_objects(flinkplat_plan(stack.stack_file))
+            if r["inputs"]["kind"] not in ("PodMonitor", "PrometheusRule", "ConfigMap")}
+    assert {"Role", "RoleBinding", "ServiceAccount", "NetworkPolicy", "Namespace", "FlinkDeployment"} <= {k for k, _ in kept}
+    missing = []
+    for resource in k8s_objects(flinkplat_plan(stack.stack_file)):
+        if (resource["inputs"]["kind"], resource["inputs"]["metadata"]["name"]) in kept:
+            try:
+                server.get(server.path_for(resource["inputs"]))
+            except ApiError:
+                missing.append(resource["name"])
+    assert missing == [], "a refused destroy deleted what the running jobs need"
+
+    for entry in doc["config"][CLUSTERS]:
+        entry["protect"] = False
+    stack.write_stack_doc(doc)
+    # the protect flag changes in place; the monitoring objects the refused destroy deleted come back
+    assert set(step_counts(stack.up())) == {"same", "create"}, stack.output()
+    assert not any(r.get("protect") for r in stack.custom_resources())
+    stack.destroy()
+    assert stack.custom_resources() == []
+    namespaces = {n["metadata"]["name"] for n in server.get("/api/v1/namespaces")["items"]}
+    assert "flink-analytics" not in namespaces  # the namespace controller emptied and removed it
 
 
 def test_a_stack_the_offline_plan_rejects_fails_the_real_preview_the_same_way(engine_stack_factory, server,
@@ -233,8 +261,11 @@ def test_a_stack_the_offline_plan_rejects_fails_the_real_preview_the_same_way(en
     stack = engine_stack_factory("broken", doc, {CONTEXT: server})
     with pytest.raises(CommandError):
         stack.preview()
-    engine = [(e.policy, e.message) for e in stack.policy_events if e.level == "mandatory"]
-    assert sorted(engine) == sorted((v["policy"], v["message"]) for v in offline), stack.output()
+    # The CLI's policy event carries "<policy description>\n<violation message>\n".
+    engine = [(e.policy, e.message.split("\n", 1)[1].strip()) for e in stack.policy_events
+              if e.level == "mandatory"]
+    assert sorted(engine) == sorted((v["policy"], v["message"].strip()) for v in offline), stack.output()
+    assert "jarURI scheme 'http' is not in the allowlist [https]" in engine[0][1]
 
 
 def test_bad_config_fails_the_real_preview_naming_the_stack_key_and_fix(engine_stack_factory, server):

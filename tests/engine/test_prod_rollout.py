@@ -141,6 +141,9 @@ def servers(engine_tools, prod_doc, tmp_path_factory) -> dict[str, EnvTest]:
             started[kube] = server
             server.start()
             server.install_crds(engine_tools.envtest["crds"])
+            # the cluster's existing Prometheus install (prometheusStack is off in prod): the platform puts its
+            # Grafana dashboards into its namespace
+            server.create_namespace("monitoring")
         yield started
     finally:
         for server in started.values():

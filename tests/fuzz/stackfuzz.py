@@ -498,11 +498,13 @@ def make_memory_case(seed: int, index: int) -> Case:
     rng = random.Random(f"memory:{seed}:{index}")
     memory_keys = [k for k in (_KEYS or flink_keys()) if ".memory." in k or k.endswith("numberOfTaskSlots")
                    or k.endswith("cpu.cores")]
-    lines = []
-    for key in rng.sample(memory_keys, k=min(len(memory_keys), rng.randint(1, 6))):
+    # Half the cases start from a legal pair of process sizes, so some configs pass and the breakdown is printed.
+    lines = (["taskmanager.memory.process.size: 4096m", "jobmanager.memory.process.size: 2048m"]
+             if rng.random() < 0.5 else [])
+    for key in rng.sample(memory_keys, k=min(len(memory_keys), rng.randint(0 if lines else 1, 4))):
         raw = rng.choice(MEMORY_VALUES + NASTY_SCALARS[:50] if rng.random() < 0.3 else MEMORY_VALUES)
         lines.append(f"{key}: {raw if raw[:1] in '.[{!&*~' or rng.random() < 0.5 else repr(raw)}")
-    case = Case(seed=seed, index=index, base="flink-conf", mutations=lines[:3])
+    case = Case(seed=seed, index=index, base="flink-conf", mutations=[line[:60] for line in lines[:4]])
     data = ("\n".join(lines) + "\n").encode("utf-8")
     if rng.random() < 0.1:
         data = rng.choice([data.decode().encode("utf-16"), data[: len(data) // 2], b"[" * 400 + b"]" * 400,

@@ -79,7 +79,7 @@ def test_limit_range_max_is_the_largest_flink_container(prod_loaded):
     limits = tenancy.limit_range(_team(prod_loaded, "payments"), _on(prod_loaded, "use1-main", "payments"))
     (entry,) = limits["spec"]["limits"]
     assert entry["type"] == "Container"
-    assert entry["max"] == {"cpu": "4000m", "memory": "8192Mi"}  # fraud-score: 4 CPU, 8192m
+    assert entry["max"] == {"cpu": "4", "memory": "8Gi"}  # fraud-score: 4 CPU, 8192m (canonical quantities)
     assert entry["default"] == {"cpu": "500m", "memory": "512Mi"}
     assert entry["defaultRequest"] == {"cpu": "100m", "memory": "128Mi"}
 
@@ -89,7 +89,19 @@ def test_limit_range_honours_limit_factors(prod_doc):
         "kubernetes.taskmanager.memory.limit-factor"] = 1.5
     loaded = load_document(prod_doc)
     limits = tenancy.limit_range(_team(loaded, "payments"), _on(loaded, "use1-main", "payments"))
-    assert limits["spec"]["limits"][0]["max"] == {"cpu": "4000m", "memory": "12288Mi"}
+    assert limits["spec"]["limits"][0]["max"] == {"cpu": "4", "memory": "12Gi"}
+
+
+@pytest.mark.parametrize("milli,cpu", [(2000, "2"), (1500, "1500m"), (250, "250m"), (0, "0")])
+def test_cpu_quantities_are_sent_in_the_api_servers_canonical_form(milli, cpu):
+    # the API server stores 2000m as "2": sending that keeps plan, Pulumi state and the cluster identical
+    assert tenancy.canonical_cpu(milli) == cpu
+
+
+@pytest.mark.parametrize("mib,memory", [(4096, "4Gi"), (1536, "1536Mi"), (12288, "12Gi"), (1 << 20, "1Ti"),
+                                        (1, "1Mi")])
+def test_memory_quantities_are_sent_in_the_api_servers_canonical_form(mib, memory):
+    assert tenancy.canonical_memory(mib) == memory
 
 
 @pytest.mark.parametrize("size,expected", [("4096m", 4096 << 20), ("2g", 2 << 30), ("512mb", 512 << 20),

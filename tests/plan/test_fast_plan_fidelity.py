@@ -79,3 +79,45 @@ def test_one_pass_policies_report_unknowns_like_the_analyzer():
     one_pass, _ = run_pack_single_pass(resources, {})
     assert any("unknown at preview" in v["message"] for v in full)
     assert one_pass == full
+
+
+def test_out_directory_is_written_with_libyaml_and_reads_back_as_the_plan(tmp_path):
+    """`flinkplat plan --out` uses libyaml's emitter when PyYAML has it; the files hold exactly the planned
+    manifests (and the same text PyYAML's pure-Python emitter would write)."""
+    from flinkplat.cli import main
+    from flinkplat.commands import plan as plan_command
+
+    if hasattr(yaml, "CSafeDumper"):
+        assert plan_command.YAML_DUMPER is yaml.CSafeDumper
+    out = tmp_path / "out"
+    assert main(["plan", "--stack", "prod", "--out", str(out)]) in (0, 1)
+    plan_json = json.loads((out / "plan.json").read_text())
+    written = sorted(out.rglob("*.yaml"))
+    manifests = [r["inputs"] for r in plan_json["resources"]
+                 if r["type"].startswith("kubernetes:") and "kind" in r["inputs"]]
+    assert len(written) == len(manifests) > 50
+    by_text = {path.read_text() for path in written}
+    for manifest in manifests:
+        assert yaml.safe_dump(manifest, sort_keys=False) in by_text  # the pure-Python emitter's text, too
+    assert sorted(json.dumps(yaml.safe_load(p.read_text()), sort_keys=True) for p in written) == \
+        sorted(json.dumps(m, sort_keys=True) for m in manifests)
+
+
+def test_faithful_flag_plans_through_the_sdk_and_the_analyzer(monkeypatch, capsys):
+    from flinkplat.cli import main
+    from flinkplat.plan import runner
+
+    calls = []
+    real = runner.plan_stack
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("faithful"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "plan_stack", spy)
+    assert main(["plan", "--stack", "dev", "--json", "--faithful"]) == 0
+    faithful = json.loads(capsys.readouterr().out)
+    assert main(["plan", "--stack", "dev", "--json"]) == 0
+    fast = json.loads(capsys.readouterr().out)
+    assert calls == [True, False]
+    assert fast == faithful

@@ -120,3 +120,20 @@ def test_project_program_turns_a_config_exit_into_a_run_error(tmp_path):
         project_program(tmp_path)()
     (tmp_path / "__main__.py").write_text("RESULT = 42\n")
     project_program(tmp_path)()  # a clean run returns
+
+
+def test_a_failed_up_reports_the_engine_errors_not_the_stack_outputs():
+    output = "\n".join([
+        "Updating (prod):",
+        "    kubernetes:core/v1:Namespace use1-canary/flink-payments  error: namespaces \"x\" is forbidden",
+        "Diagnostics:",
+        "  kubernetes:core/v1:Namespace (use1-canary/flink-payments):",
+        "    error: namespaces \"x\" is forbidden",
+        "  pulumi:pulumi:Stack (flink-platform-prod):",
+        "    error: update failed",
+        "Outputs:",
+        *[f"    output{i}: \"value\"" for i in range(30)],
+    ])
+    with pytest.raises(WorkspaceError) as error:
+        _workspace(FakeStack(fail_up=output)).up([URN])
+    assert str(error.value) == "error: namespaces \"x\" is forbidden"

@@ -56,7 +56,7 @@ def test_without_the_pulumi_cli_the_rollout_exits_2_and_points_at_the_dry_run(ca
 
 
 class CliWorkspace:
-    """Fake workspace for the CLI: works out the wave from the KubernetesCluster components in the targets."""
+    """Fake workspace for the CLI: works out the wave from the ClusterAddons components in the targets."""
 
     def __init__(self):
         self.calls = []
@@ -65,7 +65,9 @@ class CliWorkspace:
         return []
 
     def _wave(self, targets):
-        kubes = sorted(u.rsplit("::", 1)[1] for u in targets if "$flinkplatform:fleet:KubernetesCluster::" in u)
+        # each wave carries every cluster's component (parents of the providers the engine always steps); the
+        # add-ons component is its own wave's only
+        kubes = sorted(u.rsplit("::", 1)[1] for u in targets if "$flinkplatform:fleet:ClusterAddons::" in u)
         return ",".join(kubes)
 
     def preview(self, targets):

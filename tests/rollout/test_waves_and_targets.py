@@ -50,10 +50,18 @@ def test_each_wave_targets_its_own_clusters_and_the_regions_it_touches_first():
     # region resources roll out with the first wave in the region
     bucket = f"{PREFIX}{REGION}$flinkplatform:storage:CheckpointBucket$aws:s3/bucket:Bucket::us-east-1/bucket"
     assert bucket in canary and f"{PREFIX}{REGION}$pulumi:providers:aws::aws-us-east-1" in canary
-    assert not any("eu-west-1/" in urn or "euw1-main" in urn for urn in canary | main)
-    # nothing of a later wave's cluster leaks into an earlier wave
-    assert not any("use1-main" in urn for urn in canary)
-    assert not any("use1-canary" in urn for urn in main | euw1)
+    # nothing of another wave's cluster or region leaks in, except the providers the engine steps in every run
+    # (it "implicitly targets" them) and their parent components: state only, nothing in a cluster or a cloud
+    records = {r.urn: r for r in records_from_plan(plan.resources, "prod")}
+    engine_always = {u for u, r in records.items() if r.type.startswith("pulumi:providers:")}
+    engine_always |= {records[u].parent for u in list(engine_always)} | {f"{PREFIX}flinkplatform:fleet:Platform::"
+                                                                         "flink-platform-prod"}
+    assert {f"{PREFIX}{REGION}$pulumi:providers:aws::aws-eu-west-1", f"{PREFIX}{REGION}::eu-west-1",
+            f"{PREFIX}{KUBE}$pulumi:providers:kubernetes::k8s-euw1-main"} <= canary
+    assert not any("eu-west-1/" in urn or "euw1-main" in urn for urn in (canary | main) - engine_always)
+    assert not any("use1-main" in urn for urn in canary - engine_always)
+    assert not any("use1-canary" in urn for urn in (main | euw1) - engine_always)
+    assert all(not records[u].type.startswith(("kubernetes:", "aws:")) for u in engine_always)
     # per-Flink-cluster cloud resources go with their cluster's wave
     bucket_parent = f"{PREFIX}{REGION}$flinkplatform:storage:CheckpointBucket"
     role = f"{bucket_parent}$aws:iam/role:Role::use1-main/flink-logistics/warehouse/role"
@@ -61,7 +69,6 @@ def test_each_wave_targets_its_own_clusters_and_the_regions_it_touches_first():
     assert _deployment("euw1-main", "flink-logistics", "warehouse") in euw1
     assert f"{PREFIX}{REGION}$flinkplatform:storage:CheckpointBucket$aws:s3/bucket:Bucket::eu-west-1/bucket" in euw1
     # every targeted resource's parent, provider and dependencies are targeted too
-    records = {r.urn: r for r in records_from_plan(plan.resources, "prod")}
     for urns in (canary, main, euw1):
         for urn in urns:
             record = records[urn]
