@@ -34,8 +34,11 @@ class KubernetesClusterComponent(pulumi.ComponentResource):
             self.provider = k8s.Provider(f"k8s-{kube.name}", kubeconfig=kubeconfig, cluster_identifier=kube.name,
                                          opts=pulumi.ResourceOptions(parent=self))
         else:
-            self.provider = k8s.Provider(f"k8s-{kube.name}", context=kube.context, cluster_identifier=kube.name,
-                                         opts=pulumi.ResourceOptions(parent=self))
+            # kubeconfig="" (the provider's "unset": it loads the ambient kubeconfig for the context): left None, the
+            # SDK records the program's $KUBECONFIG path in the provider's inputs, so every machine or CI job with a
+            # different path shows a provider update (found by the engine test: a no-change preview was not).
+            self.provider = k8s.Provider(f"k8s-{kube.name}", context=kube.context, kubeconfig="",
+                                         cluster_identifier=kube.name, opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.provider})
         needs_keda = any(owner_of(p.cluster.autoscaling.mode) == "keda" for p in placements)
         # Team namespaces before the add-ons: the operator's Helm release creates its RBAC in the namespaces it watches.

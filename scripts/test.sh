@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: Python env, Flink's own memory code (oracle), a real kube-apiserver +
-# etcd with the upstream CRDs, the operator's own validator, promtool; then pytest. Extra arguments go to pytest.
+# etcd (+ controller manager) with the upstream CRDs, the operator's own validator, promtool, the Pulumi CLI and
+# Kubernetes provider (engine tests); then pytest. Extra arguments go to pytest.
 # Downloads and builds are cached under ${FLINKPLAT_CACHE:-~/.cache/flink-platform}.
 set -euo pipefail
 cd "$(dirname "$0")/.."

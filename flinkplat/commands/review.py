@@ -59,14 +59,19 @@ def run_review(args: argparse.Namespace) -> int:
         return _error(f"{head_file} is outside the git repository {repo.toplevel}, so it has no version at "
                       f"{args.base}")
 
+    # A base plan is a pure function of the base commit's tree (its code and stack file) and the installed
+    # packages: planned once, it is reused from the cache.
+    cache = gitref.base_plan_cache_file(repo, commit, relative)
+    cached = gitref.read_cached_plan(cache)
     with tempfile.TemporaryDirectory(prefix="flinkplat-review-") as tmp:
-        base_root = gitref.export_tree(repo, commit, Path(tmp))
         base_file = Path(tmp) / relative
+        if cached is None:
+            base_root = gitref.export_tree(repo, commit, Path(tmp))
         # The base plan runs in a subprocess (the base ref's own code) while the working tree is planned here.
-        process = gitref.plan_json_at(base_root, base_file) if base_file.exists() else None
+        process = gitref.plan_json_at(base_root, base_file) if cached is None and base_file.exists() else None
         try:
             try:
-                if head_file.exists() or process is None:
+                if head_file.exists() or (process is None and cached is None):
                     head = plan_stack(stack=args.stack, stack_file=head_file, root=root,
                                       faithful=getattr(args, "faithful", False)).to_json()
                 else:
@@ -74,11 +79,13 @@ def run_review(args: argparse.Namespace) -> int:
             except ConfigError as error:
                 print(str(error), file=sys.stderr)
                 return EXIT_CONFIG
-            base = gitref.collect(process, args.base) if process is not None else None
+            base = cached if cached is not None else gitref.collect(process, args.base) if process is not None else None
             if base is not None:  # the base ref's code may predate masking: its plan is masked here
                 from flinkplat.plan.masking import mask_plan_json
 
                 mask_plan_json(base)
+                if cached is None:
+                    gitref.write_cached_plan(cache, base)
         except gitref.BasePlanError as error:
             return _error(str(error))
         finally:

@@ -9,6 +9,7 @@ from typing import Mapping
 from flinkplat.config.errors import Problem, did_you_mean, key_path
 from flinkplat.config.fleet import OverrideError, _matches, apply_overrides, kube_clusters
 from flinkplat.config.models import SecretRef, StackConfig
+from flinkplat.flink import raw_keys  # raw options that would bypass a typed setting
 from flinkplat.flink.scaling import refusals
 
 
@@ -112,8 +113,6 @@ def check_references(config: StackConfig, secrets: Mapping[str, str]) -> list[Pr
                 problems += error.problems
                 continue
             suffix = "" if resolved is cluster else f" (copy on Kubernetes cluster {kube.name})"
-            from flinkplat.flink import raw_keys  # raw options that would bypass a typed setting
-
             bypasses = raw_keys.refusals(resolved, cluster, is_prod=config.is_prod,
                                          allow_exposed_job_manager=config.allow_exposed_job_manager,
                                          object_store=config.storage.s3_compatible)

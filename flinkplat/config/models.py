@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 from flinkplat import versions
 from flinkplat.flink.durations import parse_duration_ms
 from flinkplat.flink.layout import DEFAULT_FLINK_MEMORY_RATIO
+from flinkplat.flink.memory import FlinkMemoryError, parse_memory_size
 
 # ---------------------------------------------------------------------------------------------------------------
 # Small value types
@@ -26,9 +27,6 @@ from flinkplat.flink.layout import DEFAULT_FLINK_MEMORY_RATIO
 _MEMORY_RE = re.compile(r"^\s*([0-9]+)\s*([a-zA-Z]*)\s*$")  # ASCII digits only, as Flink's MemorySize
 _FLINK_UNITS = {"", "b", "bytes", "k", "kb", "kibibytes", "m", "mb", "mebibytes", "g", "gb", "gibibytes", "t", "tb", "tebibytes"}
 _K8S_UNITS = {"Ki": "k", "Mi": "m", "Gi": "g", "Ti": "t"}
-_UNIT_BYTES = {**{u: 1 << 10 for u in ("k", "kb", "kibibytes", "ki")}, **{u: 1 << 20 for u in ("m", "mb", "mebibytes", "mi")},
-               **{u: 1 << 30 for u in ("g", "gb", "gibibytes", "gi")}, **{u: 1 << 40 for u in ("t", "tb", "tebibytes", "ti")}}
-_LONG_MAX = (1 << 63) - 1
 # Upper bounds of the schema's numbers (each documented on its field): Flink's limit on parallelism and max
 # parallelism (KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM), and a CPU count no node exceeds.
 MAX_PARALLELISM = 32768
@@ -42,17 +40,19 @@ def _memory(value: str) -> str:
     if not match:
         raise ValueError(f"'{value}' is not a memory size; write it like 2048m or 4g (Flink units, binary)")
     number, unit = match.groups()
-    if len(number) > 19 or int(number) * _UNIT_BYTES.get(unit.lower(), 1) > _LONG_MAX:
-        raise ValueError(f"'{value}' is too large: Flink reads memory sizes as 64-bit byte counts (at most 8 EiB)")
-    if unit in _K8S_UNITS:
-        return f"{number}{_K8S_UNITS[unit]}"
-    if unit.lower() not in _FLINK_UNITS:
+    if unit not in _K8S_UNITS and unit.lower() not in _FLINK_UNITS:
         raise ValueError(
             f"unit '{unit}' of '{value}' is not a Flink memory unit; use m (MiB) or g (GiB), e.g. {number}m"
         )
     if unit == "":
         raise ValueError(f"'{value}' has no unit and would mean {number} bytes; write {number}m or {number}g")
-    return f"{number}{unit.lower()}"
+    normalised = f"{number}{_K8S_UNITS.get(unit, unit.lower())}"
+    try:
+        parse_memory_size(normalised)  # Flink's own reading: the only failure left is a size beyond 64 bits
+    except FlinkMemoryError:
+        raise ValueError(f"'{value}' is too large: Flink reads memory sizes as 64-bit byte counts (at most 8 EiB)") \
+            from None
+    return normalised
 
 
 MemorySize = Annotated[str, AfterValidator(_memory)]

@@ -126,14 +126,6 @@ def s3_plugin_jar(flink_version: str) -> str:
     return f"flink-s3-fs-presto-{versions.FLINK_PATCH_VERSIONS[flink_version]}.jar"
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _taskmanager_layout(placement: Placement) -> dict[str, str]:
     """The platform's TaskManager memory split (flinkplat/flink/layout.py); none for a size only the operator reads."""
     cluster = placement.cluster
@@ -161,11 +153,11 @@ def flink_configuration(placement: Placement, paths: StoragePaths, is_prod: bool
         ck.num_retained: cp.retained,
         ck.state_backend: cp.state_backend,
         ck.incremental: cp.incremental,
-        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        keys.RETENTION_KEY: keys.RETAIN_ON_CANCELLATION,
         "restart-strategy.type": "exponential-delay",
         keys.PROM_FACTORY_KEY: keys.PROM_FACTORY,
         keys.PROM_PORT_KEY: metrics_port(placement),
-        "kubernetes.rest-service.exposed.type": "ClusterIP",
+        keys.EXPOSED_KEY: "ClusterIP",
         # Savepoint history the operator keeps (and disposes of) per job; the bucket lifecycle is the backstop.
         "kubernetes.operator.savepoint.history.max.count": 10,
     }
@@ -188,11 +180,11 @@ def flink_configuration(placement: Placement, paths: StoragePaths, is_prod: bool
         conf["taskmanager.data.port"] = host_network.data_port
         conf["taskmanager.rpc.port"] = host_network.rpc_port
     if cluster.job and cluster.job.savepoint_interval:
-        conf["kubernetes.operator.periodic.savepoint.interval"] = cluster.job.savepoint_interval
+        conf[keys.PERIODIC_SAVEPOINT_KEY] = cluster.job.savepoint_interval
     conf.update(object_store_configuration(object_store))
     conf.update(_taskmanager_layout(placement))
     conf.update(cluster.flink_configuration)  # the escape hatch wins
-    return {key: _fmt(value) for key, value in conf.items()}
+    return {key: keys.conf_value(value) for key, value in conf.items()}
 
 
 def _security_context() -> dict[str, Any]:

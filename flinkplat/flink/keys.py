@@ -60,6 +60,28 @@ PROM_PORT_KEY = "metrics.reporter.prom.port"
 MAX_PARALLELISM_KEY = "pipeline.max-parallelism"
 # Set by the operator itself; the validator rejects them.
 FORBIDDEN_KEYS = ("kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id")
+# Options behind a typed guarantee: refused in a stack file (flinkplat.flink.raw_keys) and reported on rendered
+# objects (flinkplat.rules.guarantees, flinkplat.rules.cluster).
+HOSTNETWORK_KEY = "kubernetes.hostnetwork.enabled"
+SERVICE_ACCOUNT_KEYS = ("kubernetes.service-account", "kubernetes.jobmanager.service-account",
+                        "kubernetes.taskmanager.service-account")
+POD_TEMPLATE_FILE_PREFIX = "kubernetes.pod-template-file"
+INTERNAL_PREFIX = "$internal."
+EXPOSED_KEY = "kubernetes.rest-service.exposed.type"
+CHECKPOINT_STORAGE_KEYS = ("execution.checkpointing.storage", "state.checkpoint-storage")
+RETENTION_KEY = "execution.checkpointing.externalized-checkpoint-retention"
+RETAIN_ON_CANCELLATION = "RETAIN_ON_CANCELLATION"
+PERIODIC_SAVEPOINT_KEY = "kubernetes.operator.periodic.savepoint.interval"
+
+
+def conf_value(value: object) -> str:
+    """A flinkConfiguration value as Flink reads it: what the platform renders, and how the rules read rendered
+    objects (pulumi-policy turns numbers into floats)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def first_set(conf: dict, keys: tuple[str, ...]) -> str | None:

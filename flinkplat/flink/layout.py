@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from flinkplat.flink.memory import FlinkMemoryError, derive_taskmanager
+from flinkplat.flink.keys import conf_value
+from flinkplat.flink.memory import _MB, FlinkMemoryError, derive_taskmanager
 
-_MB = 1 << 20
 # The platform's default share (TaskManager.flink_memory_ratio) and the flink-memory-ratio rule's default knob:
 # one number, so that what the platform renders passes the platform's own rule.
 DEFAULT_FLINK_MEMORY_RATIO = 0.7
@@ -53,7 +53,7 @@ def taskmanager_layout(process_bytes: int, ratio: float | None, user_conf: Mappi
     """
     if ratio is None or any(key in user_conf for key in USER_LAYOUT_KEYS):
         return {}
-    base = {**{k: str(v) for k, v in user_conf.items() if k.startswith("taskmanager.")},
+    base = {**{k: conf_value(v) for k, v in user_conf.items() if k.startswith("taskmanager.")},
             PROCESS_SIZE_KEY: f"{process_bytes}b"}
     try:
         default = derive_taskmanager(base, flink_version)

@@ -253,6 +253,8 @@ def _java_parse_int(text: str) -> int:
         if digit is None:
             raise bad
         value = value * 10 + digit
+        if value > _INT_MAX + 1:  # stop early: a long digit string must not cost quadratic time
+            raise bad
     if text[0] == "-":
         value = -value
     if not _INT_MIN <= value <= _INT_MAX:

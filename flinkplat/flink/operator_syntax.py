@@ -21,11 +21,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Decimal, localcontext
+from typing import Any, Mapping
 
-from flinkplat.flink.memory import FlinkMemoryError, _java_double_str, parse_memory_size
+from flinkplat.flink.keys import conf_value
+from flinkplat.flink.memory import (  # Java's number syntax, as Flink's memory parsing already reads it
+    FlinkMemoryError, _java_double_str, _java_parse_floating, _java_parse_int, _java_trim, _JavaError,
+    parse_memory_size,
+)
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-LONG_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
 
 
 class JavaParseError(ValueError):
@@ -47,24 +51,10 @@ def _java_digit(ch: str) -> int:
 
 def java_parse_int(text: str) -> int:
     """Integer.parseInt: optional sign, Unicode decimal digits, 32-bit range."""
-    error = JavaParseError(f'For input string: "{text}"')
-    body, sign = text, 1
-    if text[:1] in ("+", "-"):
-        body, sign = text[1:], (-1 if text[0] == "-" else 1)
-    if not body:
-        raise error
-    value = 0
-    for ch in body:
-        digit = _java_digit(ch)
-        if digit < 0:
-            raise error
-        value = value * 10 + digit
-        if value > INT_MAX + 1:  # stop early: a long digit string must not cost quadratic time
-            raise error
-    value *= sign
-    if not INT_MIN <= value <= INT_MAX:
-        raise error
-    return value
+    try:
+        return _java_parse_int(text)
+    except _JavaError as error:
+        raise JavaParseError(error.message) from None
 
 
 _JAVA_WS = "\t\n\x0b\f\r\x1c\x1d\x1e\x1f"
@@ -89,7 +79,7 @@ def java_strip(text: str) -> str:
 
 def java_trim(text: str) -> str:
     """String.trim: drops characters <= U+0020 on both ends."""
-    return text.strip("".join(chr(c) for c in range(33)))
+    return _java_trim(text)
 
 
 def java_split(text: str, literal: str) -> list[str]:
@@ -102,21 +92,12 @@ def java_split(text: str, literal: str) -> list[str]:
     return parts
 
 
-_DOUBLE_RE = re.compile(
-    r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?"
-    r"|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+[fFdD]?)")
-
-
 def java_parse_double(text: str) -> float:
     """Double.parseDouble: trimmed; NaN/Infinity, decimal or hex floats, an optional f/d suffix; ASCII only."""
-    trimmed = java_trim(text)
-    if not _DOUBLE_RE.fullmatch(trimmed):
-        raise JavaParseError(f'For input string: "{trimmed}"' if trimmed else "empty String")
-    body = trimmed.rstrip("fFdD") if not trimmed.endswith("Infinity") else trimmed
-    if "x" in body.lower() and "p" in body.lower():
-        sign = -1.0 if body.startswith("-") else 1.0
-        return sign * float.fromhex(body.lstrip("+-"))
-    return float(body.replace("Infinity", "inf"))
+    try:
+        return _java_parse_floating(text, single=False)
+    except _JavaError as error:
+        raise JavaParseError(error.message) from None
 
 
 def java_double_str(d: float) -> str:
@@ -287,12 +268,19 @@ def autoscaler_keys(option: str) -> tuple[str, ...]:
     return (AUTOSCALER_PREFIX + option, OLD_AUTOSCALER_PREFIX + option)
 
 
-def resolve(conf: dict[str, str], keys: tuple[str, ...]) -> tuple[str, str] | None:
+def resolve(conf: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str, Any] | None:
     """(key, raw value) of the first key set, as Configuration.get does."""
     for key in keys:
         if key in conf:
             return key, conf[key]
     return None
+
+
+def autoscaler_switch(conf: Mapping[str, object]) -> tuple[str, bool] | None:
+    """(key, on) of the option that switches the operator's job autoscaler, as the operator reads it: the current
+    key, else its deprecated one (`true`, any case, is on); None when neither is set."""
+    found = resolve(conf, autoscaler_keys("enabled"))
+    return None if found is None else (found[0], conf_value(found[1]).strip().lower() == "true")
 
 
 def could_not_parse(raw: str, key: str) -> str:

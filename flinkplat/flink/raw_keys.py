@@ -21,18 +21,14 @@ from typing import Any
 from flinkplat.config.models import FlinkCluster
 from flinkplat.flink import keys
 from flinkplat.flink.deployment import ha_decision
+from flinkplat.flink.keys import (
+    CHECKPOINT_STORAGE_KEYS, EXPOSED_KEY, HOSTNETWORK_KEY, INTERNAL_PREFIX, PERIODIC_SAVEPOINT_KEY,
+    POD_TEMPLATE_FILE_PREFIX, RETAIN_ON_CANCELLATION, RETENTION_KEY, SERVICE_ACCOUNT_KEYS, conf_value,
+)
+from flinkplat.flink.operator_syntax import autoscaler_switch
 from flinkplat.flink.scaling import decide
 
-HOSTNETWORK_KEY = "kubernetes.hostnetwork.enabled"
-SERVICE_ACCOUNT_KEYS = ("kubernetes.service-account", "kubernetes.jobmanager.service-account",
-                        "kubernetes.taskmanager.service-account")
-POD_TEMPLATE_FILE_PREFIX = "kubernetes.pod-template-file"
-INTERNAL_PREFIX = "$internal."
-EXPOSED_KEY = "kubernetes.rest-service.exposed.type"
 CLUSTER_IP_TYPES = ("clusterip", "headless_clusterip")
-CHECKPOINT_STORAGE_KEYS = ("execution.checkpointing.storage", "state.checkpoint-storage")
-RETENTION_KEY = "execution.checkpointing.externalized-checkpoint-retention"
-PERIODIC_SAVEPOINT_KEY = "kubernetes.operator.periodic.savepoint.interval"
 # Options the operator sets from the FlinkDeployment spec itself: a raw value is overwritten, i.e. silently ignored.
 SPEC_OWNED = {
     "kubernetes.jobmanager.replicas": "jobManager.replicas",
@@ -48,14 +44,13 @@ SPEC_OWNED = {
 }
 
 
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() == "true" if not isinstance(value, bool) else value
-
-
 def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).strip()
+    """The value as the platform renders it (what Flink reads), trimmed for comparing."""
+    return conf_value(value).strip()
+
+
+def _truthy(value: Any) -> bool:
+    return _text(value).lower() == "true"
 
 
 def locate(original: FlinkCluster, key: str) -> tuple:
@@ -129,6 +124,10 @@ def refusals(cluster: FlinkCluster, original: FlinkCluster | None = None, *, is_
 
     decision = decide(cluster)
     ha_on = ha_decision(cluster, is_prod)
+    # The option that decides whether the operator's autoscaler runs, in the rendered configuration (the platform
+    # writes job.autoscaler.enabled: true for autoscaling.mode flink-autoscaler; the deprecated key counts too).
+    wants_autoscaler = decision.owner == "flink-autoscaler"
+    switch = autoscaler_switch({**({"job.autoscaler.enabled": True} if wants_autoscaler else {}), **conf})
     host_network = cluster.task_manager.host_network
     for key, value in conf.items():
         shown = f"{key}: {_text(value)}"
@@ -169,7 +168,7 @@ def refusals(cluster: FlinkCluster, original: FlinkCluster | None = None, *, is_
         elif key in CHECKPOINT_STORAGE_KEYS and _text(value).lower() == "jobmanager":
             refuse(key, f"{shown} keeps checkpoints in JobManager memory, so a JobManager restart or upgrade loses "
                         "them; remove it (checkpoints go to the cluster's prefix in the checkpoint bucket)")
-        elif key == RETENTION_KEY and _text(value).upper() != "RETAIN_ON_CANCELLATION":
+        elif key == RETENTION_KEY and _text(value).upper() != RETAIN_ON_CANCELLATION:
             refuse(key, f"{shown} deletes the checkpoints when the job is cancelled, so a mistaken cancel or a "
                         "failed savepoint leaves nothing to restore; remove it (the platform retains them)")
         elif key == "scheduler-mode" and decision.reactive and _text(value).lower() != "reactive":
@@ -181,8 +180,8 @@ def refusals(cluster: FlinkCluster, original: FlinkCluster | None = None, *, is_
             refuse(key, f"{shown} only works in standalone application clusters, and this one runs in native mode; "
                         "set deploymentMode: standalone (manual scaling) or autoscaling.mode cpu/memory/kafka-lag/"
                         "custom, or remove it")
-        elif key == "job.autoscaler.enabled" and _truthy(value) != (decision.owner == "flink-autoscaler"):
-            if _truthy(value):
+        elif switch is not None and key == switch[0] and switch[1] != wants_autoscaler:
+            if switch[1]:
                 why = ("turns on the operator's job autoscaler outside autoscaling.mode "
                        f"('{cluster.autoscaling.mode}'): Pulumi would then reset its parallelism overrides on every run"
                        + (" and it would fight the HPA/KEDA scaler" if decision.owner in ("hpa", "keda") else ""))

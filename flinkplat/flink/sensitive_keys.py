@@ -83,11 +83,7 @@ _ENV = _compile(_ENV_PATTERNS)
 @dataclass(frozen=True)
 class Sensitive:
     key: str
-    kind: str  # S3 | KAFKA | PASSWORD | TOKEN | SECRET
-
-    @property
-    def advice(self) -> str:
-        return ADVICE[self.kind]
+    kind: str  # S3 | KAFKA | PASSWORD | TOKEN | SECRET (ADVICE[kind] says where it belongs instead)
 
 
 _ENV_REFERENCE = re.compile(r"_(FILE|PATH|DIR|NAME|REF|PROVIDER)$", re.IGNORECASE)
@@ -134,10 +130,6 @@ def classify_option(key: str, value: Any = None) -> Sensitive | None:
     if found is None and str(key).startswith(JVM_OPTION_PREFIX) and _JVM_SECRET_PROPERTY.search(str(value or "")):
         return Sensitive(str(key), PASSWORD)
     return found
-
-
-def is_sensitive(key: str, value: Any = None) -> bool:
-    return classify_option(key, value) is not None
 
 
 def sensitive_keys(conf: Mapping[str, Any]) -> list[Sensitive]:

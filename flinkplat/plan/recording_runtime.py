@@ -1,23 +1,27 @@
 """A lightweight recording runtime for the offline plan: the same `__main__.py` and `components/` code on the same
-Pulumi SDK, but each resource is registered synchronously, in the constructor, instead of through the SDK's
-asynchronous RPC pipeline (a task, a thread-pool call, a dozen futures and an output per property, per resource).
+Pulumi SDK, but each resource is registered synchronously, in its constructor, instead of through the SDK's
+asynchronous RPC pipeline (a task, a thread-pool call, a dozen futures and an Output per property, per resource).
 
-What stays the SDK's own code, so the plan is the engine's: `Resource.__init__` (option inheritance, providers,
-protect), `rpc.serialize_properties` (name translation, input types, secrets, resource references, property
-dependencies), `_resolve_depends_on_urns` / `_expand_dependencies` (what dependsOn means, components expanded to
-their children), `_translate_ignore_changes` and `rpc.resolve_outputs` (what a resource's outputs read back).
-What changes is only *when* things run:
+What stays the SDK's own code, so that the plan is what the engine would get: `Resource.__init__` (option
+inheritance, providers, protect), `_resolve_depends_on` / `_expand_dependencies`' semantics (components expanded to
+their children), `_translate_ignore_changes`, `rpc.resolve_outputs` (what a resource's outputs read back) and
+`rpc.serialize_property` for every value that is not plain data (Outputs, resources, input types, assets, enums).
+What changes:
 
-- coroutines run eagerly (`_eager_task_factory`, Python 3.12's eager tasks for 3.11): an Output whose inputs are
-  known is resolved when it is created, so a program that only reads known values never waits on the event loop;
-- a resource's inputs are serialised and recorded in its constructor; its output properties are resolved lazily,
-  when the program reads one (most are never read);
-- dependsOn is computed after the program has run, as the SDK does (its registrations run after the program's
-  synchronous code), so a component's children are all known when a dependency on the component is expanded.
+- coroutines run eagerly (`_eager_task_factory`, Python 3.12's eager tasks for 3.11; `_EagerAsyncio.gather`): an
+  Output whose inputs are known is resolved when it is created, so the program never waits on the event loop;
+- inputs are serialised in the constructor; plain data (str, numbers, bools, lists, dicts — nearly all of it) by
+  `serialize_inputs`, which follows serialize_property's branches (type-driven key translation included) without
+  a coroutine per value, and is read back as the mock monitor reads it (`monitor_inputs`: the protobuf Struct's
+  number and key-order rules, no Struct built);
+- a resource's output properties are resolved lazily, when the program reads one (most are never read);
+- dependsOn is computed after the program has run, as under the SDK (its registrations run after the program's
+  synchronous code, so a component's children are all known), and the dependency graph is checked for cycles
+  once instead of edge by edge.
 
-Anything this runtime does not model (remote components, package references, aliases, transforms, hooks, imports)
-goes through the SDK's own registration (the mock monitor records it the same way), and anything that cannot be
-resolved at once (an Output that waits on such a resource) simply finishes later on the event loop.
+Anything this runtime does not model (remote components, package references, transforms, imports, …) goes
+through the SDK's own registration (the mock monitor records it the same way); anything that cannot be resolved at
+once finishes later on the event loop. `tests/plan/test_fast_plan_fidelity.py` compares the plans of both paths.
 """
 
 from __future__ import annotations
@@ -123,35 +127,30 @@ def _eager_task_factory(loop: asyncio.AbstractEventLoop, coro: Any, context: con
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _output_of(future: asyncio.Future):
-
+def _output_of(future: asyncio.Future) -> Output:
     output = object.__new__(Output)
     output._data = future
     return output
 
 
-def _lazy_output_class():
+class LazyPropertyOutput(Output):
+    """A resource's output property, resolved (with the SDK's `resolve_outputs`) when first read."""
 
-    class LazyPropertyOutput(Output):
-        """A resource's output property, resolved (with the SDK's `resolve_outputs`) when first read."""
+    def __init__(self, registration: "_Registration", key: str):  # noqa: D107 no Output.__init__: no task
+        # (Names that no Output attribute uses: Output has `_future`, `_resources`, ….)
+        self._lazy_registration = registration
+        self._lazy_key = key
+        self._lazy_data: asyncio.Future | None = None
 
-        def __init__(self, registration: "_Registration", key: str):  # noqa: D107 no Output.__init__: no task
-            # (Names that no Output attribute uses: Output has `_future`, `_resources`, ….)
-            self._lazy_registration = registration
-            self._lazy_key = key
-            self._lazy_data: asyncio.Future | None = None
+    @property
+    def _data(self):
+        if self._lazy_data is None:
+            self._lazy_data = self._lazy_registration.output_future(self._lazy_key)
+        return self._lazy_data
 
-        @property
-        def _data(self):
-            if self._lazy_data is None:
-                self._lazy_data = self._lazy_registration.output_future(self._lazy_key)
-            return self._lazy_data
-
-        @_data.setter
-        def _data(self, value):
-            self._lazy_data = value
-
-    return LazyPropertyOutput
+    @_data.setter
+    def _data(self, value):
+        self._lazy_data = value
 
 
 def _no_alias_urn(*_args: Any, **_kwargs: Any) -> None:
@@ -415,7 +414,6 @@ class RecordingRuntime:
         self.registrations: list[_Registration] = []
         self.pending: list[asyncio.Future] = []
         self._sdk_register: Callable | None = None
-        self._lazy_output = _lazy_output_class()
 
     # -- patches ---------------------------------------------------------------------------------------------------
 
@@ -476,7 +474,7 @@ class RecordingRuntime:
         for key in props:
             if key == "urn" or (key == "id" and custom):
                 continue
-            res.__dict__[key] = self._lazy_output(registration, key)
+            res.__dict__[key] = LazyPropertyOutput(registration, key)
 
         async def run() -> None:
             try:

@@ -88,6 +88,47 @@ def plan_json_at(project_root: Path, stack_file: Path, timeout: float | None = N
                             cwd=project_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def base_plan_cache_file(repo: Repo, commit: str, relative: Path) -> Path | None:
+    """Where the plan of `relative` at `commit` is cached: keyed by the commit's tree (everything the base plan
+    reads: its code, policies and stack file), the stack file's path, Python and the Pulumi packages. None if
+    the cache is turned off (FLINKPLAT_REVIEW_CACHE=0)."""
+    import hashlib
+    import platform
+    from importlib import metadata
+
+    if os.environ.get("FLINKPLAT_REVIEW_CACHE", "1") == "0":
+        return None
+    tree = _git(["rev-parse", f"{commit}^{{tree}}"], repo.toplevel)
+    versions = {}
+    for package in ("pulumi", "pulumi-kubernetes", "pulumi-aws", "pulumi-policy", "pydantic"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    key = hashlib.sha256(json.dumps([tree, str(relative), platform.python_version(), versions]).encode()).hexdigest()
+    root = Path(os.environ.get("FLINKPLAT_CACHE") or Path.home() / ".cache" / "flink-platform")
+    return root / "review-base-plans" / f"{key[:40]}.json"
+
+
+def read_cached_plan(path: Path | None) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text()) if path is not None and path.exists() else None
+    except (OSError, ValueError):
+        return None  # unreadable or half-written: plan again
+
+
+def write_cached_plan(path: Path | None, plan_json: dict[str, Any]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(plan_json))
+        partial.replace(path)  # atomic: a concurrent review never reads half a file
+    except OSError:
+        pass  # a read-only cache only costs time
+
+
 def collect(process: subprocess.Popen, ref: str) -> dict[str, Any]:
     stdout, stderr = process.communicate()
     message = stderr.decode(errors="replace").strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from flinkplat.flink.keys import EXPOSED_KEY
 from flinkplat.rules.base import (
     FLINK_DEPLOYMENT, HPA_TYPES, MANDATORY, NAMESPACE, NETWORK_POLICY, SCALED_OBJECT, SERVICE, Finding, Knob, Res,
     Rule, Stack, as_int, get, message,
@@ -99,8 +100,6 @@ def check_scaler_mode(stack: Stack, cfg: dict) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------------------------------
 # Exposure
 # ---------------------------------------------------------------------------------------------------------------
-
-EXPOSED_KEY = "kubernetes.rest-service.exposed.type"
 
 
 def check_exposure(res: Res, cfg: dict) -> Iterator[Finding]:

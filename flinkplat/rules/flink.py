@@ -10,22 +10,14 @@ from typing import Any
 
 from flinkplat.flink import keys
 from flinkplat.flink.durations import fmt_duration, parse_duration_ms  # noqa: F401  (rules import them here)
-from flinkplat.flink.operator_syntax import autoscaler_keys, resolve
+from flinkplat.flink.keys import conf_value
+from flinkplat.flink.operator_syntax import autoscaler_switch
 from flinkplat.flink.operator_syntax import resource_memory_bytes as operator_resource_memory_bytes
 from flinkplat.rules.base import Res, as_int, get, plain
 
 from flinkplat.flink.deployment import (  # noqa: F401  (the builder writes them, the rules read them)
     CONTROL_ANNOTATION, ENVIRONMENT_LABEL, KAFKA_ANNOTATION, WAIVERS_ANNOTATION,
 )
-
-
-def conf_value(value: Any) -> str:
-    """A flinkConfiguration value as Flink reads it (pulumi-policy turns numbers into floats)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 @dataclass
@@ -82,8 +74,8 @@ class FlinkView:
     def operator_autoscaler(self) -> bool:
         """job.autoscaler.enabled, or the deprecated kubernetes.operator.job.autoscaler.enabled the operator still
         reads when the first is absent."""
-        found = resolve(self.conf, autoscaler_keys("enabled"))
-        return found is not None and found[1].strip().lower() == "true"
+        switch = autoscaler_switch(self.conf)
+        return switch is not None and switch[1]
 
     def first(self, candidates: tuple[str, ...]) -> str | None:
         return keys.first_set(self.conf, candidates)

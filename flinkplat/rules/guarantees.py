@@ -19,12 +19,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from flinkplat.flink import keys
-from flinkplat.flink.sensitive_keys import ENV_OPTION_PREFIXES, Sensitive, literal_secret_env, sensitive_keys
+from flinkplat.flink.keys import (
+    CHECKPOINT_STORAGE_KEYS, HOSTNETWORK_KEY, INTERNAL_PREFIX, POD_TEMPLATE_FILE_PREFIX, RETAIN_ON_CANCELLATION,
+    RETENTION_KEY, SERVICE_ACCOUNT_KEYS,
+)
+from flinkplat.flink.sensitive_keys import ADVICE, ENV_OPTION_PREFIXES, literal_secret_env, sensitive_keys
 from flinkplat.rules.base import (
     FLINK_DEPLOYMENT, FLINK_SESSION_JOB, MANDATORY, SERVICE, Finding, Res, Rule, Stack, as_bool, as_int, get, message,
     plain,
 )
-from flinkplat.rules.flink import conf_value, view
+from flinkplat.rules.flink import view
 
 POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
@@ -38,11 +42,6 @@ POD_TEMPLATES = (("spec.podTemplate", ("podTemplate",)),
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _conf_of(res: Res) -> dict[str, str]:
-    raw = plain(get(res.props, "spec", "flinkConfiguration", default={}), ("spec", "flinkConfiguration"))
-    return {str(k): conf_value(v) for k, v in raw.items()} if isinstance(raw, Mapping) else {}
-
-
 def _containers(pod_spec: Any) -> Iterator[Any]:
     for field in ("initContainers", "containers"):
         containers = get(pod_spec, field, default=[])
@@ -52,7 +51,7 @@ def _containers(pod_spec: Any) -> Iterator[Any]:
 
 def plain_secrets(res: Res) -> list[tuple[str, str]]:
     """[(where, kind)] of every secret `res` carries as a plain value."""
-    found = [(f"spec.flinkConfiguration[\"{s.key}\"]", s.kind) for s in sensitive_keys(_conf_of(res))]
+    found = [(f"spec.flinkConfiguration[\"{s.key}\"]", s.kind) for s in sensitive_keys(view(res).conf)]
     for label, path in POD_TEMPLATES:
         for container in _containers(get(res.props, "spec", *path, "spec", default={})):
             cname = get(container, "name", default="?")
@@ -66,7 +65,7 @@ def check_plain_secrets(res: Res, cfg: dict) -> Iterator[Finding]:
     if not found:
         return
     kinds = list(dict.fromkeys(kind for _, kind in found))
-    fixes = [f"for the {kind}: {Sensitive('', kind).advice}" for kind in kinds]
+    fixes = [f"for the {kind}: {ADVICE[kind]}" for kind in kinds]
     yield Finding(message(
         f"{res.label} has secret values in plain configuration: "
         + "; ".join(f"{where} ({kind})" for where, kind in found) + ".",
@@ -79,13 +78,6 @@ def check_plain_secrets(res: Res, cfg: dict) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------------------------------
 # Options that bypass the spec and the typed stack file
 # ---------------------------------------------------------------------------------------------------------------
-
-HOSTNETWORK_KEY = "kubernetes.hostnetwork.enabled"
-SERVICE_ACCOUNT_KEYS = ("kubernetes.service-account", "kubernetes.jobmanager.service-account",
-                        "kubernetes.taskmanager.service-account")
-POD_TEMPLATE_FILE_PREFIX = "kubernetes.pod-template-file"
-INTERNAL_PREFIX = "$internal."
-
 
 def check_config_bypass(res: Res, cfg: dict) -> Iterator[Finding]:
     flink = view(res)
@@ -141,10 +133,7 @@ def check_config_bypass(res: Res, cfg: dict) -> Iterator[Finding]:
 # Checkpoint, savepoint and HA storage
 # ---------------------------------------------------------------------------------------------------------------
 
-CHECKPOINT_STORAGE_KEYS = ("execution.checkpointing.storage", "state.checkpoint-storage")
-RETENTION_KEYS = ("execution.checkpointing.externalized-checkpoint-retention",
-                  "execution.checkpointing.externalized-checkpoint-retention.enabled")
-RETAIN = "RETAIN_ON_CANCELLATION"
+RETENTION_KEYS = (RETENTION_KEY, f"{RETENTION_KEY}.enabled")
 
 
 def _split_url(url: str) -> tuple[str, str, list[str]] | None:
@@ -208,12 +197,12 @@ def check_storage_prefix(res: Res, cfg: dict) -> Iterator[Finding]:
             "loses every checkpoint, so the job restarts from its last savepoint or from nothing.",
             f"remove {key} (Flink then writes checkpoints to the checkpoint directory in S3)."))
     retention = conf.get(RETENTION_KEYS[0])
-    if retention is not None and retention.strip().upper() != RETAIN:
+    if retention is not None and retention.strip().upper() != RETAIN_ON_CANCELLATION:
         yield Finding(message(
             f"{res.label} sets {RETENTION_KEYS[0]}: {retention}.",
             "cancelling the job (a stateless upgrade, a suspend, a manual cancel) then deletes its checkpoints, so "
             "there is nothing to restore from if the cancel was a mistake or the savepoint failed.",
-            f"remove {RETENTION_KEYS[0]}; the platform sets {RETAIN}."))
+            f"remove {RETENTION_KEYS[0]}; the platform sets {RETAIN_ON_CANCELLATION}."))
     enabled = conf.get(RETENTION_KEYS[1])
     if enabled is not None and enabled.strip().lower() == "false":
         yield Finding(message(
@@ -376,8 +365,8 @@ def _targets(monitor: Res, index: _Index) -> list[tuple[Res, str, Any, str]]:
     namespaces = _namespaces(monitor)
     in_scope = index.deployments_in(monitor.provider, namespaces)
     out = []
+    selector = plain(get(monitor.props, "spec", "selector", default={}))
     if monitor.type == POD_MONITOR:
-        selector = plain(get(monitor.props, "spec", "selector", default={}))
         for endpoint in get(monitor.props, "spec", "podMetricsEndpoints", default=[]):
             port = get(endpoint, "port", default=get(endpoint, "portNumber", default=get(endpoint, "targetPort")))
             for deployment in in_scope:
@@ -385,7 +374,6 @@ def _targets(monitor: Res, index: _Index) -> list[tuple[Res, str, Any, str]]:
                     if selects(selector, index.labels(deployment, component)):
                         out.append((deployment, component, port, "scrapes"))
         return out
-    selector = plain(get(monitor.props, "spec", "selector", default={}))
     services = [s for s in index.services_in(monitor.provider, namespaces)
                 if selects(selector, _plain_selector(get(s.props, "metadata", "labels", default={})))]
     for endpoint in get(monitor.props, "spec", "endpoints", default=[]):
@@ -449,7 +437,7 @@ def check_monitoring(stack: Stack, cfg: dict) -> Iterator[Finding]:
                     f"{keys.PROM_FACTORY} (and metrics.reporters, if set, lists 'prom')."), monitor, (deployment,))
                 continue
             listening: list[tuple[int, int]] = []
-            for name, text in reporters.items():
+            for text in reporters.values():
                 listening += port_ranges(text) or []
             shown = ", ".join(f"'{n}' on {p} (metrics.reporter.{n}.port)" for n, p in reporters.items())
             seen: set[tuple[str, str]] = set()

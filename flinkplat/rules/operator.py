@@ -9,6 +9,7 @@ from typing import Iterator
 from urllib.parse import urlparse
 
 from flinkplat.flink import keys
+from flinkplat.flink.keys import PERIODIC_SAVEPOINT_KEY
 from flinkplat.flink.memory import FlinkMemoryError, derive_jobmanager, derive_taskmanager
 from flinkplat.flink.operator_syntax import (
     EXCLUDED_PERIODS_KEY, JavaParseError, UriSyntaxError, autoscaler_keys, could_not_parse, ephemeral_storage_error,
@@ -17,9 +18,8 @@ from flinkplat.flink.operator_syntax import (
 )
 from flinkplat.rules.base import (
     FLINK_DEPLOYMENT, FLINK_SESSION_JOB, MANDATORY, Finding, Knob, Res, Rule, Stack, as_int, get, message,
-    plain,
 )
-from flinkplat.rules.flink import conf_value, resource_memory_bytes, view
+from flinkplat.rules.flink import resource_memory_bytes, view
 
 NAME_RE = re.compile(r"^[a-z]([-a-z\d]{0,43}[a-z\d])?$")
 CRD_VERSIONS = ("v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20", "v2_0", "v2_1", "v2_2")
@@ -41,7 +41,6 @@ AUTOSCALER_RANGES = (
 AUTOSCALER_DEFAULTS = {"utilization.target": 0.7}
 # Reserved for documentation and testing (RFC 2606 / RFC 6761): no resolver returns an address for them.
 UNRESOLVABLE_TLDS = ("example", "invalid", "test", "localhost")
-PERIODIC_SAVEPOINT_KEY = "kubernetes.operator.periodic.savepoint.interval"
 
 
 def _reject(res: Res, text: str, fix: str) -> Finding:
@@ -347,13 +346,13 @@ def check_session_jobs(stack: Stack, cfg: dict) -> Iterator[Finding]:
                     "set spec.deploymentName to a session cluster of the same namespace (stack file: the job "
                     "belongs under that cluster's jobs)."), job_res, owners)
             continue
-        conf = dict(view(deployment).conf)
-        if view(deployment).has_job:
+        cluster = view(deployment)
+        conf = dict(cluster.conf)
+        if cluster.has_job:
             yield finding("Can not submit session job to application cluster",
                           f"point spec.deploymentName at a session cluster (a FlinkDeployment without job); "
                           f"{deployment.object_name} is an application cluster.")
-        own = plain(get(job_res.props, "spec", "flinkConfiguration", default={}), ("spec", "flinkConfiguration"))
-        conf.update({str(k): conf_value(v) for k, v in own.items()})
+        conf.update(view(job_res).conf)  # the session job's own options win
         mode = str(get(job, "upgradeMode", default="stateless"))
         cp_key, sp_key = keys.CHECKPOINT_DIR_KEYS[0], keys.SAVEPOINT_DIR_KEYS[0]
         if mode != "stateless" and keys.first_set(conf, keys.CHECKPOINT_DIR_KEYS) is None:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Iterator
 
 from flinkplat.flink import keys
+from flinkplat.flink.keys import PERIODIC_SAVEPOINT_KEY
 from flinkplat.flink.memory import FlinkMemoryError, derive_taskmanager
 from flinkplat.rules.base import (
     ADVISORY, FLINK_DEPLOYMENT, MANDATORY, Finding, Knob, Res, Rule, as_float, as_int, fmt_number, get, message,
@@ -17,7 +18,6 @@ from flinkplat.rules.flink import (
     KAFKA_ANNOTATION, FlinkView, fmt_duration, memory_conf, parse_duration_ms, view,
 )
 
-PERIODIC_SAVEPOINT_KEY = "kubernetes.operator.periodic.savepoint.interval"
 MAX_CONCURRENT_KEY = "execution.checkpointing.max-concurrent-checkpoints"
 INTERVAL_KEY = "execution.checkpointing.interval"
 TIMEOUT_KEY = "execution.checkpointing.timeout"

@@ -133,6 +133,11 @@ BYPASSES = [
      "job.autoscaler.enabled: true turns on the operator's job autoscaler outside autoscaling.mode ('none'): Pulumi "
      "would then reset its parallelism overrides on every run; set autoscaling.mode: flink-autoscaler instead and "
      "remove job.autoscaler.enabled"),
+    # The operator still reads the deprecated switch when job.autoscaler.enabled is absent.
+    ("kubernetes.operator.job.autoscaler.enabled", "TRUE",
+     "kubernetes.operator.job.autoscaler.enabled: TRUE turns on the operator's job autoscaler outside autoscaling.mode "
+     "('none'): Pulumi would then reset its parallelism overrides on every run; set autoscaling.mode: "
+     "flink-autoscaler instead and remove kubernetes.operator.job.autoscaler.enabled"),
     ("kubernetes.rest-service.exposed.type", "NodePort",
      "kubernetes.rest-service.exposed.type: NodePort exposes the unauthenticated JobManager REST API outside the "
      "cluster, and the team namespace's ResourceQuota allows no NodePort/LoadBalancer services "
@@ -165,34 +170,30 @@ def test_a_bypass_in_the_cluster_is_named_once_for_all_its_copies():
     assert problem.startswith("flink-platform:clusters[0].flinkConfiguration.kubernetes.hostnetwork.enabled:")
 
 
-def test_reactive_scheduler_switched_off_under_an_external_scaler():
+# (cluster of the prod stack, its raw options, the one problem): raw options that contradict the cluster's own mode
+# or typed ports.
+PROD_CONTRADICTIONS = [
+    ("fraud-score", {"scheduler-mode": "default"},
+     "flink-platform:clusters[2].flinkConfiguration.scheduler-mode: scheduler-mode: default switches off the "
+     "reactive scheduler that autoscaling.mode 'cpu' needs: every scale step of the scaler would become a full job "
+     "restart; remove it"),
+    ("ledger-agg", {"job.autoscaler.enabled": "false"},
+     "flink-platform:clusters[3].flinkConfiguration.job.autoscaler.enabled: job.autoscaler.enabled: false switches "
+     "off the autoscaler that autoscaling.mode: flink-autoscaler asks for; choose autoscaling.mode: none instead "
+     "and remove job.autoscaler.enabled"),
+    ("shipment-track", {"taskmanager.data.port": 7000},
+     "flink-platform:clusters[5].flinkConfiguration.taskmanager.data.port: taskmanager.data.port: 7000 differs from "
+     "taskManager.hostNetwork.dataPort: 6121, the port declared as hostPort and opened in the NetworkPolicies; set "
+     "the typed port instead and remove it"),
+]
+
+
+@pytest.mark.parametrize("name,options,problem", PROD_CONTRADICTIONS, ids=[c[0] for c in PROD_CONTRADICTIONS])
+def test_raw_options_that_contradict_the_clusters_mode_or_ports(name, options, problem):
     prod = copy.deepcopy(stack_document("prod"))
-    fraud = next(c for c in prod["config"]["flink-platform:clusters"] if c["name"] == "fraud-score")
-    fraud.setdefault("flinkConfiguration", {})["scheduler-mode"] = "default"
-    assert _problems(prod) == [
-        "flink-platform:clusters[2].flinkConfiguration.scheduler-mode: scheduler-mode: default switches off the "
-        "reactive scheduler that autoscaling.mode 'cpu' needs: every scale step of the scaler would become a full job "
-        "restart; remove it"]
-
-
-def test_operator_autoscaler_switched_off_behind_its_mode():
-    prod = copy.deepcopy(stack_document("prod"))
-    ledger = next(c for c in prod["config"]["flink-platform:clusters"] if c["name"] == "ledger-agg")
-    ledger["flinkConfiguration"] = {"job.autoscaler.enabled": "false"}
-    assert _problems(prod) == [
-        "flink-platform:clusters[3].flinkConfiguration.job.autoscaler.enabled: job.autoscaler.enabled: false switches "
-        "off the autoscaler that autoscaling.mode: flink-autoscaler asks for; choose autoscaling.mode: none instead "
-        "and remove job.autoscaler.enabled"]
-
-
-def test_hostnetwork_ports_overridden_away_from_the_declared_host_ports():
-    prod = copy.deepcopy(stack_document("prod"))
-    track = next(c for c in prod["config"]["flink-platform:clusters"] if c["name"] == "shipment-track")
-    track["flinkConfiguration"] = {"taskmanager.data.port": 7000}
-    assert _problems(prod) == [
-        "flink-platform:clusters[5].flinkConfiguration.taskmanager.data.port: taskmanager.data.port: 7000 differs from "
-        "taskManager.hostNetwork.dataPort: 6121, the port declared as hostPort and opened in the NetworkPolicies; set "
-        "the typed port instead and remove it"]
+    cluster = next(c for c in prod["config"]["flink-platform:clusters"] if c["name"] == name)
+    cluster.setdefault("flinkConfiguration", {}).update(options)
+    assert _problems(prod) == [problem]
 
 
 def test_periodic_savepoints_set_twice():

@@ -17,7 +17,6 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from tests.engine.standin_aws.launcher import EXECUTABLE, install_standin_aws
 from tests.engine.standin_aws.standin_aws_provider import (ACCOUNT_ID, RESOURCE_TYPES, UNKNOWN, plugin_version, serve,
                                                            to_dict, to_struct)
-from tests.conftest import resources_of
 
 STACK = "urn:pulumi:prod::flink-platform::"
 PARENT = "flinkplatform:fleet:Platform$flinkplatform:fleet:Region$flinkplatform:storage:CheckpointBucket$"

@@ -104,6 +104,7 @@ def test_java_primitives():
     assert java_split("-9:00-10:00--", "-") == ["", "9:00", "10:00"] and java_split("", "-") == [""]
     assert java_split("-", "-") == []
     assert java_parse_double(" 0x1p3 ") == 8.0 and java_parse_double("1e400") == float("inf")
+    assert java_parse_double("0x1p5000") == float("inf")  # a hex float beyond double range: Infinity, not a crash
     for bad in ("nan", "inf", "1_0", "½", "", "1.5e"):
         with pytest.raises(JavaParseError):
             java_parse_double(bad)

@@ -45,6 +45,17 @@ def test_fast_plan_equals_faithful_plan_of_example_stacks(stack):
     assert_same_plan(fast, faithful)
 
 
+def test_fast_plan_equals_faithful_plan_with_service_monitors(tmp_path):
+    from tests.conftest import service_monitor_document
+
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump(service_monitor_document("prod"), sort_keys=False))
+    fast = plan_stack(stack_file=stack_file, root=ROOT).to_json()
+    faithful = plan_stack(stack_file=stack_file, root=ROOT, faithful=True).to_json()
+    assert any(r["type"].endswith(":ServiceMonitor") for r in fast["resources"])
+    assert_same_plan(fast, faithful)
+
+
 @pytest.mark.slow
 def test_fast_plan_equals_faithful_plan_of_a_generated_200_job_fleet(tmp_path):
     stack_file = tmp_path / "Pulumi.fleet.yaml"
@@ -83,7 +94,8 @@ def test_one_pass_policies_report_unknowns_like_the_analyzer():
 
 def test_out_directory_is_written_with_libyaml_and_reads_back_as_the_plan(tmp_path):
     """`flinkplat plan --out` uses libyaml's emitter when PyYAML has it; the files hold exactly the planned
-    manifests (and the same text PyYAML's pure-Python emitter would write)."""
+    manifests. (The text can differ from PyYAML's pure-Python emitter where a long string is folded: the
+    Grafana dashboard JSON of a ConfigMap; the data is the same.)"""
     from flinkplat.cli import main
     from flinkplat.commands import plan as plan_command
 
@@ -96,9 +108,6 @@ def test_out_directory_is_written_with_libyaml_and_reads_back_as_the_plan(tmp_pa
     manifests = [r["inputs"] for r in plan_json["resources"]
                  if r["type"].startswith("kubernetes:") and "kind" in r["inputs"]]
     assert len(written) == len(manifests) > 50
-    by_text = {path.read_text() for path in written}
-    for manifest in manifests:
-        assert yaml.safe_dump(manifest, sort_keys=False) in by_text  # the pure-Python emitter's text, too
     assert sorted(json.dumps(yaml.safe_load(p.read_text()), sort_keys=True) for p in written) == \
         sorted(json.dumps(m, sort_keys=True) for m in manifests)
 
@@ -121,3 +130,23 @@ def test_faithful_flag_plans_through_the_sdk_and_the_analyzer(monkeypatch, capsy
     fast = json.loads(capsys.readouterr().out)
     assert calls == [True, False]
     assert fast == faithful
+
+
+def test_policies_split_with_a_worker_process_give_the_same_result(monkeypatch):
+    """The forked worker (large stacks, an idle core) takes part of the resources: same violations, same order."""
+    from flinkplat.plan import policies
+
+    if not hasattr(__import__("os"), "fork"):
+        pytest.skip("no fork on this platform")
+    plan = plan_stack(stack="prod", root=ROOT, with_policies=False)
+    resources = [r for r in plan.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    for deployment in [r for r in resources if r.type.endswith(":FlinkDeployment")]:  # findings everywhere
+        deployment.inputs["spec"]["taskManager"]["resource"]["memory"] = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    pack_config = {"all": "mandatory"}
+    monkeypatch.setenv("FLINKPLAT_PLAN_WORKERS", "1")
+    alone = policies.run_pack_single_pass(resources, pack_config)
+    monkeypatch.setenv("FLINKPLAT_PLAN_WORKERS", "2")
+    monkeypatch.setattr(policies, "PARALLEL_MIN_RESOURCES", 10)
+    assert policies._worker_split(len(resources)) < len(resources)
+    with_worker = policies.run_pack_single_pass(resources, pack_config)
+    assert alone[0] and with_worker == alone

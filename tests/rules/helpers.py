@@ -32,6 +32,11 @@ def prod_manifest(key: str = "use1-main/flink-logistics/warehouse") -> dict:
     return copy.deepcopy(_manifests()[key])
 
 
+def conf(manifest: dict) -> dict:
+    """A manifest's spec.flinkConfiguration, to change in place."""
+    return manifest["spec"]["flinkConfiguration"]
+
+
 def as_res(manifest: dict, **kwargs) -> Res:
     return Res.manifest(manifest, provider=PROVIDER, **kwargs)
 

@@ -8,14 +8,10 @@ import json
 import pytest
 
 from flinkplat.rules import RULES
-from tests.rules.helpers import as_res, prod_manifest, run
+from tests.rules.helpers import as_res, conf, prod_manifest, run
 
 WHY_OPERATOR = ("Why: the operator's admission webhook refuses the apply; without the webhook the operator keeps "
                 "running the last valid spec and only records status.error, so the change never lands.")
-
-
-def conf(manifest: dict) -> dict:
-    return manifest["spec"]["flinkConfiguration"]
 
 
 @pytest.mark.parametrize("rule", [r.name for r in RULES if r.scope == "resource"])

@@ -14,14 +14,10 @@ from flinkplat.config.load import load_stack_file
 from flinkplat.flink import sensitive_keys
 from flinkplat.k8s.monitoring import pod_monitor
 from flinkplat.rules import Res, Stack
-from tests.rules.helpers import PROVIDER, ROOT, as_res, prod_manifest, run
+from tests.rules.helpers import PROVIDER, ROOT, as_res, conf, prod_manifest, run
 
 WAREHOUSE = "use1-main/flink-logistics/warehouse"
 LABEL = "FlinkDeployment flink-logistics/warehouse"
-
-
-def conf(manifest: dict) -> dict:
-    return manifest["spec"]["flinkConfiguration"]
 
 
 def main_container(manifest: dict, *path: str) -> dict:

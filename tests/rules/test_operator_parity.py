@@ -10,7 +10,7 @@ import copy
 import pytest
 
 from flinkplat.rules import Stack
-from tests.rules.helpers import as_res, prod_manifest, run
+from tests.rules.helpers import as_res, conf, prod_manifest, run
 from tests.rules.test_stack_rules import session_cluster, session_job
 
 UNITS = ("(b | bytes) / (k | kb | kibibytes) / (m | mb | mebibytes) / (g | gb | gibibytes) / (t | tb | tebibytes)")
@@ -34,10 +34,6 @@ def deployment_texts(mutate) -> list[str]:
 def session_texts(cluster: dict | None = None, **job) -> list[str]:
     resources = [as_res(copy.deepcopy(m)) for m in (cluster or session_cluster(), session_job(**job))]
     return quoted(run("flink-session-job-validation", Stack(resources)))
-
-
-def conf(m: dict) -> dict:
-    return m["spec"]["flinkConfiguration"]
 
 
 def test_known_good_deployment_and_session_job_pass():
