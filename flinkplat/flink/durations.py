@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flinkplat.flink.memory import _java_trim  # String.trim(), as Flink's memory parsing reads it too
 
 _DURATION_UNITS_MS: dict[str, float] = {}
 for _labels, _ms in (
@@ -22,10 +23,6 @@ for _labels, _ms in (
 # only characters up to U+0020), a 64-bit number, then an optional unit label.
 _DURATION_RE = re.compile(r"^([0-9]+)[\x00-\x20]*(\S*)$", re.ASCII)
 _LONG_MAX = (1 << 63) - 1
-
-
-def _java_trim(text: str) -> str:
-    return text.strip("".join(chr(c) for c in range(0x21)))
 
 
 def parse_duration_ms(text: str) -> float:

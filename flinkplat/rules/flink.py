@@ -11,8 +11,9 @@ from typing import Any
 from flinkplat.flink import keys
 from flinkplat.flink.durations import fmt_duration, parse_duration_ms  # noqa: F401  (rules import them here)
 from flinkplat.flink.keys import conf_value
-from flinkplat.flink.operator_syntax import autoscaler_switch
-from flinkplat.flink.operator_syntax import resource_memory_bytes as operator_resource_memory_bytes
+# resource_memory_bytes: `resource.memory` as the operator reads it (`2048m`, `2Gi`, `2 Gi`; not `1.5Gi`); its
+# ValueError carries the operator's reason. Rules import it from here.
+from flinkplat.flink.operator_syntax import autoscaler_switch, resource_memory_bytes
 from flinkplat.rules.base import Res, as_int, get, plain
 
 from flinkplat.flink.deployment import (  # noqa: F401  (the builder writes them, the rules read them)
@@ -124,13 +125,6 @@ def view(res: Res) -> FlinkView:
 # ---------------------------------------------------------------------------------------------------------------
 # Memory: what the operator hands to Flink
 # ---------------------------------------------------------------------------------------------------------------
-
-def resource_memory_bytes(text: str) -> int:
-    """`resource.memory` as the operator reads it: a Flink MemorySize first (`2048m` = 2048 MiB, `2G` = 2 GiB),
-    else the operator's Kubernetes-quantity reading (`2Gi`, `2gib`, `2 Gi`; not `1.5Gi`). ValueError with the
-    operator's reason if neither (see flinkplat.flink.operator_syntax)."""
-    return operator_resource_memory_bytes(text)
-
 
 def memory_conf(flink: FlinkView, side: str) -> dict[str, str]:
     """The configuration Flink derives `side` ("taskmanager" | "jobmanager") memory from: flinkConfiguration plus

@@ -80,8 +80,7 @@ def check_plain_secrets(res: Res, cfg: dict) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------------------------------------------
 
 def check_config_bypass(res: Res, cfg: dict) -> Iterator[Finding]:
-    flink = view(res)
-    conf = flink.conf
+    conf = view(res).conf
     if as_bool(conf.get(HOSTNETWORK_KEY)):
         yield Finding(message(
             f"{res.label} turns on the host network with {HOSTNETWORK_KEY}: true.",
@@ -101,7 +100,7 @@ def check_config_bypass(res: Res, cfg: dict) -> Iterator[Finding]:
     account = get(res.props, "spec", "serviceAccount")
     for key in SERVICE_ACCOUNT_KEYS:
         value = conf.get(key)
-        if value is not None and value != (None if account is None else str(account)):
+        if value is not None and (account is None or value != str(account)):
             who = {"kubernetes.service-account": "the JobManager and TaskManagers",
                    "kubernetes.jobmanager.service-account": "the JobManager",
                    "kubernetes.taskmanager.service-account": "the TaskManagers"}[key]

@@ -31,8 +31,14 @@ if [ -f "$STAMP" ] && grep -qF "\"stamp\": \"$WANT\"" "$STAMP" \
   exit 0
 fi
 
-command -v go >/dev/null || { echo "pulumi: 'go' is required to build the Pulumi CLI (see docs/engine-tests.md)" >&2; exit 1; }
+command -v go >/dev/null \
+  || { echo "pulumi: 'go' is required to build the Pulumi CLI (see docs/engine-tests.md)" >&2; exit 1; }
 
+# A stamp of other pins (module pseudo-version, sdk replacement, recipe) means the binaries are stale: rebuild both.
+# No stamp at all means an interrupted run: what it finished is kept.
+if [ -f "$STAMP" ] && ! grep -qF "\"stamp\": \"$WANT\"" "$STAMP"; then
+  rm -f "$DIR/bin/pulumi" "$DIR/bin/pulumi-resource-kubernetes" "$STAMP"
+fi
 mkdir -p "$DIR/bin"
 WORK=$(mktemp -d)
 LOG="$WORK/setup.log"
@@ -97,7 +103,7 @@ build_provider() {
   mv "$DIR/bin/pulumi-resource-kubernetes.tmp" "$DIR/bin/pulumi-resource-kubernetes"
 }
 
-# A binary is rebuilt only when missing: the directory name carries both versions.
+# Only a missing binary is built (the directory name carries both versions, the stamp the rest of the recipe).
 if [ ! -x "$DIR/bin/pulumi" ]; then
   t0=$(date +%s); build_cli || fail "building the Pulumi CLI v$CLI"; cli_took="$(($(date +%s) - t0))s"
 else cli_took=cached; fi
@@ -106,7 +112,8 @@ if [ ! -x "$DIR/bin/pulumi-resource-kubernetes" ]; then
 else k8s_took=cached; fi
 
 reported=$("$DIR/bin/pulumi" version 2>>"$LOG") || fail "running the built CLI"
-[ "$reported" = "v$CLI" ] || { echo "built CLI reports '$reported', expected v$CLI" >>"$LOG"; fail "checking the CLI version"; }
+[ "$reported" = "v$CLI" ] \
+  || { echo "built CLI reports '$reported', expected v$CLI" >>"$LOG"; fail "checking the CLI version"; }
 
 "$PY" - "$STAMP" "$WANT" "$DIR" "$CLI" "$K8S" "$K8S_MODULE" <<'EOF'
 import json, os, sys
@@ -120,4 +127,5 @@ with open(stamp + ".tmp", "w") as out:
     json.dump(doc, out, indent=1)
 os.replace(stamp + ".tmp", stamp)
 EOF
-echo "pulumi: ready (CLI v$CLI [$cli_took], pulumi-resource-kubernetes v$K8S [$k8s_took]) in $DIR [$(($(date +%s) - start))s]"
+echo "pulumi: ready (CLI v$CLI [$cli_took], pulumi-resource-kubernetes v$K8S [$k8s_took]) in $DIR" \
+  "[$(($(date +%s) - start))s]"

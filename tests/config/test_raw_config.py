@@ -11,7 +11,7 @@ import pytest
 from flinkplat.cli import main
 from flinkplat.config.errors import ConfigError
 from flinkplat.flink.deployment import ha_decision
-from tests.config.test_stack_config import _load, _problems
+from tests.config.test_stack_config import _cluster, _load, _problems
 from tests.conftest import stack_document
 
 CLICKSTREAM = "flink-platform:clusters[0]"
@@ -191,8 +191,7 @@ PROD_CONTRADICTIONS = [
 @pytest.mark.parametrize("name,options,problem", PROD_CONTRADICTIONS, ids=[c[0] for c in PROD_CONTRADICTIONS])
 def test_raw_options_that_contradict_the_clusters_mode_or_ports(name, options, problem):
     prod = copy.deepcopy(stack_document("prod"))
-    cluster = next(c for c in prod["config"]["flink-platform:clusters"] if c["name"] == name)
-    cluster.setdefault("flinkConfiguration", {}).update(options)
+    _cluster(prod, name).setdefault("flinkConfiguration", {}).update(options)
     assert _problems(prod) == [problem]
 
 

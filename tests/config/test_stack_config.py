@@ -94,6 +94,15 @@ def test_memory_without_unit_is_refused(prod):
     ]
 
 
+@pytest.mark.parametrize("memory", ["8388608t", "9223372036854775808b", "8589934592Gi"])
+def test_memory_beyond_64_bits_is_refused(prod, memory):
+    _cluster(prod, "warehouse")["taskManager"]["memory"] = memory
+    assert _problems(prod) == [
+        f"flink-platform:clusters[0].taskManager.memory: '{memory}' is too large: Flink reads memory sizes as 64-bit "
+        "byte counts (at most 8 EiB)"
+    ]
+
+
 def test_kubernetes_quantities_are_normalised(prod):
     _cluster(prod, "warehouse")["taskManager"]["memory"] = "4Gi"
     assert _load(prod).config.clusters[0].task_manager.memory == "4g"

@@ -214,8 +214,8 @@ def test_in_prod_protect_makes_destroy_of_a_flinkdeployment_fail(engine_stack_fa
                                  policy_config=ROOT / "policies" / "config.prod.json")
     stack.up()
     protected = sorted(r["urn"].rsplit("::", 1)[-1] for r in stack.custom_resources() if r.get("protect"))
-    assert protected == ["dev-local/flink-analytics/clickstream/deployment", "dev-local/flink-analytics/sandbox-top-speed",
-                         "dev-local/flink-analytics/sandbox/deployment"]
+    assert protected == ["dev-local/flink-analytics/clickstream/deployment",
+                         "dev-local/flink-analytics/sandbox-top-speed", "dev-local/flink-analytics/sandbox/deployment"]
     with pytest.raises(CommandError) as failed:
         stack.destroy()
     message = " ".join(str(failed.value).split())
@@ -223,16 +223,16 @@ def test_in_prod_protect_makes_destroy_of_a_flinkdeployment_fail(engine_stack_fa
     assert "pulumi state unprotect" in message, message
     # The running jobs keep everything they run with: namespace, quota, limits, network policies, service
     # account and RBAC (the FlinkDeployments depend on them). Only what depends on the jobs (monitoring) is gone.
-    kept = {(r["inputs"]["kind"], r["inputs"]["metadata"]["name"]) for r in k8s_objects(flinkplat_plan(stack.stack_file))
-            if r["inputs"]["kind"] not in ("PodMonitor", "PrometheusRule", "ConfigMap")}
-    assert {"Role", "RoleBinding", "ServiceAccount", "NetworkPolicy", "Namespace", "FlinkDeployment"} <= {k for k, _ in kept}
+    planned = k8s_objects(flinkplat_plan(stack.stack_file))
+    kept = [r for r in planned if r["inputs"]["kind"] not in ("PodMonitor", "PrometheusRule", "ConfigMap")]
+    assert {"Role", "RoleBinding", "ServiceAccount", "NetworkPolicy", "Namespace", "FlinkDeployment"} <= {
+        r["inputs"]["kind"] for r in kept}
     missing = []
-    for resource in k8s_objects(flinkplat_plan(stack.stack_file)):
-        if (resource["inputs"]["kind"], resource["inputs"]["metadata"]["name"]) in kept:
-            try:
-                server.get(server.path_for(resource["inputs"]))
-            except ApiError:
-                missing.append(resource["name"])
+    for resource in kept:
+        try:
+            server.get(server.path_for(resource["inputs"]))
+        except ApiError:
+            missing.append(resource["name"])
     assert missing == [], "a refused destroy deleted what the running jobs need"
 
     for entry in doc["config"][CLUSTERS]:
