@@ -12,6 +12,8 @@ tree or an unusable base ref (message on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -39,6 +41,20 @@ def _empty_plan(stack: str) -> dict[str, Any]:
 def _error(message: str) -> int:
     print(f"flinkplat plan --base: {message}", file=sys.stderr)
     return EXIT_CONFIG
+
+
+@contextlib.contextmanager
+def _one_process_per_plan(concurrent: bool):
+    """While the base plan runs alongside, the head plan gets no policy worker process of its own (two plans
+    already take both cores of a small machine; more processes only add scheduling and copy-on-write costs)."""
+    saved = os.environ.get("FLINKPLAT_PLAN_WORKERS")
+    if concurrent and saved is None:
+        os.environ["FLINKPLAT_PLAN_WORKERS"] = "1"
+    try:
+        yield
+    finally:
+        if concurrent and saved is None:
+            os.environ.pop("FLINKPLAT_PLAN_WORKERS", None)
 
 
 def run_review(args: argparse.Namespace) -> int:
@@ -72,8 +88,9 @@ def run_review(args: argparse.Namespace) -> int:
         try:
             try:
                 if head_file.exists() or (process is None and cached is None):
-                    head = plan_stack(stack=args.stack, stack_file=head_file, root=root,
-                                      faithful=getattr(args, "faithful", False)).to_json()
+                    with _one_process_per_plan(process is not None):
+                        head = plan_stack(stack=args.stack, stack_file=head_file, root=root,
+                                          faithful=getattr(args, "faithful", False)).to_json()
                 else:
                     head = _empty_plan(stack)  # the stack file is removed in the working tree
             except ConfigError as error:

@@ -84,6 +84,7 @@ def plan_json_at(project_root: Path, stack_file: Path, timeout: float | None = N
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(project_root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("PYTHONSAFEPATH", None)
+    env.setdefault("FLINKPLAT_PLAN_WORKERS", "1")  # the head plan runs alongside: both cores are taken already
     return subprocess.Popen([sys.executable, "-c", _PLAN_SCRIPT, str(stack_file), str(project_root)],
                             cwd=project_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
