@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,29 +10,14 @@ import yaml
 
 from flinkplat.cli import main
 from flinkplat.review import gitref
+from tests.review.gitrepo import git, project_repo
 
-ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml", "pyproject.toml")
-PROJECT_DIRS = ("components", "flinkplat", "policies")
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args], cwd=repo, check=True,
-                   capture_output=True)
 
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in PROJECT_FILES:
-        shutil.copy2(ROOT / name, repo / name)
-    for name in PROJECT_DIRS:
-        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
-    monkeypatch.chdir(repo)
+    repo = project_repo(tmp_path, monkeypatch, PROJECT_FILES)
     monkeypatch.setenv("FLINKPLAT_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("FLINKPLAT_REVIEW_CACHE", raising=False)
     return repo
@@ -67,7 +50,7 @@ def test_a_new_base_commit_is_planned_again(repo, capsys, tmp_path):
     assert main(["plan", "--stack", "dev", "--base", "main", "--format", "json"]) == 0
     capsys.readouterr()
     bump_parallelism(repo)
-    _git(repo, "commit", "-q", "-am", "bump")
+    git(repo, "commit", "-q", "-am", "bump")
     assert main(["plan", "--stack", "dev", "--base", "main", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["counts"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}

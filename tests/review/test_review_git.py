@@ -5,37 +5,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from flinkplat.cli import main
+from tests.review.gitrepo import project_repo
 
-ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "pyproject.toml")
-PROJECT_DIRS = ("components", "flinkplat", "policies")
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch) -> Path:
     """A git repository with the project committed on `main`; the current directory is its root."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in PROJECT_FILES:
-        shutil.copy2(ROOT / name, repo / name)
-    for name in PROJECT_DIRS:
-        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "add", "-A")
-    _git(repo, "-c", "user.email=t@example.invalid", "-c", "user.name=t", "commit", "-q", "-m", "base")
-    monkeypatch.chdir(repo)
-    return repo
+    return project_repo(tmp_path, monkeypatch, PROJECT_FILES)
 
 
 def edit_stack(repo: Path, stack: str, edit) -> None:
