@@ -12,11 +12,8 @@
 set -euo pipefail
 
 start=$(date +%s)
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 HERE="$ROOT/scripts/envtest"
-PY=${FLINKPLAT_PYTHON:-$ROOT/.venv/bin/python}
-[ -x "$PY" ] || PY=$(command -v python3)
-pin() { (cd "$ROOT" && "$PY" -m flinkplat.versions "$1"); }
 
 K8S=$(pin KUBERNETES_VERSION)
 ETCD=$(pin ETCD_VERSION)
@@ -24,7 +21,6 @@ OPERATOR=$(pin FLINK_OPERATOR_VERSION)
 KEDA=$(pin KEDA_VERSION)
 PROM=$(pin PROMETHEUS_OPERATOR_VERSION)
 
-CACHE_ROOT=${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}
 DIR="$CACHE_ROOT/envtest/$K8S"
 STAMP="$DIR/envtest.json"
 WANT="kubernetes=$K8S etcd=$ETCD flink-operator=$OPERATOR keda=$KEDA prometheus-operator=$PROM recipe=3"

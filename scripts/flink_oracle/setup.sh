@@ -13,16 +13,8 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-CACHE_ROOT="${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}/flink-oracle"
-
-if [[ -n "${PYTHON:-}" ]]; then
-  PY="$PYTHON"
-elif [[ -x "$REPO/.venv/bin/python" ]]; then
-  PY="$REPO/.venv/bin/python"
-else
-  PY="$(command -v python3)"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+CACHE_ROOT="$CACHE_ROOT/flink-oracle"
 
 VERIFY=0
 VERSIONS=()
@@ -35,7 +27,7 @@ for arg in "$@"; do
   esac
 done
 if [[ ${#VERSIONS[@]} -eq 0 ]]; then
-  read -r -a VERSIONS <<<"$(cd "$REPO" && PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m flinkplat.versions FLINK_ORACLE_VERSIONS)"
+  read -r -a VERSIONS <<<"$(pin FLINK_ORACLE_VERSIONS)"
 fi
 
 for tool in java javac tar; do

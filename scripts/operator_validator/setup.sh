@@ -12,12 +12,9 @@ set -euo pipefail
 
 start=$(date +%s)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-PY=${FLINKPLAT_PYTHON:-$ROOT/.venv/bin/python}
-[ -x "$PY" ] || PY=$(command -v python3)
-PIN=$(cd "$ROOT" && "$PY" -m flinkplat.versions FLINK_OPERATOR_VERSION)
-HARNESS_CHECK_VERSION=$(cd "$ROOT" && "$PY" -m flinkplat.versions OPERATOR_VALIDATOR_HARNESS_CHECK_VERSION)
-CACHE_ROOT=${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+PIN=$(pin FLINK_OPERATOR_VERSION)
+HARNESS_CHECK_VERSION=$(pin OPERATOR_VALIDATOR_HARNESS_CHECK_VERSION)
 
 for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "operator-validator: '$tool' is required (see docs/acceptance-tests.md)" >&2; exit 1; }

@@ -11,17 +11,9 @@
 # apt does not know the pinned version yet (as root, or through passwordless sudo).
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-if [[ -n "${PYTHON:-}" ]]; then
-  PY="$PYTHON"
-elif [[ -x "$REPO/.venv/bin/python" ]]; then
-  PY="$REPO/.venv/bin/python"
-else
-  PY="$(command -v python3)"
-fi
-VERSION="$(cd "$REPO" && PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m flinkplat.versions PROMTOOL_DEBIAN_VERSION)"
-DEST_DIR="${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}/promtool/$VERSION"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+VERSION="$(pin PROMTOOL_DEBIAN_VERSION)"
+DEST_DIR="$CACHE_ROOT/promtool/$VERSION"
 DEST="$DEST_DIR/promtool"
 
 log() { echo "[promtool] $*" >&2; }

@@ -10,17 +10,13 @@
 set -euo pipefail
 
 start=$(date +%s)
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-PY=${FLINKPLAT_PYTHON:-$ROOT/.venv/bin/python}
-[ -x "$PY" ] || PY=$(command -v python3)
-pin() { (cd "$ROOT" && "$PY" -m flinkplat.versions "$1"); }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 CLI=$(pin PULUMI_CLI_VERSION)
 K8S_MODULE=$(pin PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION)
 K8S=$(pin PULUMI_KUBERNETES_PROVIDER_VERSION)
 K8S_SDK_GO=$(pin PULUMI_KUBERNETES_SDK_GO_REPLACEMENT_VERSION)
 
-CACHE_ROOT=${FLINKPLAT_CACHE:-$HOME/.cache/flink-platform}
 DIR="$CACHE_ROOT/pulumi/cli-$CLI-kubernetes-$K8S"
 STAMP="$DIR/pulumi.json"
 WANT="pulumi=$CLI pulumi-kubernetes=$K8S ($K8S_MODULE, sdk/v4 => $K8S_SDK_GO) recipe=1"
