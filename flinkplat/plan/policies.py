@@ -101,9 +101,22 @@ def _resource_validate(rule: Rule) -> Callable:
     return validate
 
 
+# The stack rules of one AnalyzeStack get the same list of resources: its Res views are built once, for the first
+# rule, not once per rule (12,622 resources × 7 rules on a 1,000-job fleet). Rules never modify a Res. Holding the
+# list itself (not its id) means a later list can never be mistaken for it.
+_stack_views: tuple[Any, list[Res]] | None = None
+
+
+def _stack_resources(resources: Any) -> list[Res]:
+    global _stack_views
+    if _stack_views is None or _stack_views[0] is not resources:
+        _stack_views = (resources, [_res_from_policy_resource(r) for r in resources if not skipped_by_target(r.props)])
+    return list(_stack_views[1])
+
+
 def _stack_validate(rule: Rule) -> Callable:
     def validate(args, report_violation):
-        stack = Stack([_res_from_policy_resource(r) for r in args.resources if not skipped_by_target(r.props)])
+        stack = Stack(_stack_resources(args.resources))
         try:
             findings = list(rule.check(stack, rule.config(args.get_config())))
         except UnknownAtPreview as error:

@@ -4,6 +4,7 @@ Pulumi CLI, no cloud, no cluster — and record every resource with its inputs, 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import runpy
 import sys
@@ -282,6 +283,34 @@ def plan_stack(stack: str | None = None, stack_file: Path | None = None, root: P
 
     `faithful=True`: the Pulumi SDK's own registration and pulumi-policy's analyzer, resource by resource (slow;
     what the fast path is tested against). `timings`, if given, receives the seconds of each phase."""
+    was_enabled = gc.isenabled()
+    if gc.get_freeze_count():  # a previous large plan in this process (tests, tools): collect its cycles now
+        gc.unfreeze()
+        gc.collect()
+    # Python's cyclic garbage collector is off while a plan is made, back as it was afterwards: a plan builds
+    # millions of objects that live until it ends, and each collection walks all of them again (measured on a
+    # 1,000-job fleet: a third of the plan's time, for collections that freed almost nothing; the peak memory grows
+    # by about a tenth without them). Reference counting still frees everything else at once.
+    gc.disable()
+    plan = None
+    try:
+        plan = _plan_stack(stack, stack_file, root, with_policies, faithful, timings)
+        return plan
+    finally:
+        if plan is not None and len(plan.resources) >= FREEZE_MIN_RESOURCES:
+            # Frozen, not collected: the first collection after a large plan would walk it all again and cost as
+            # much (writing the plan would pay it). Its cycles stay until the process ends or plans again.
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+FREEZE_MIN_RESOURCES = 1500
+"""From this many resources a finished plan's objects are frozen (gc.freeze) instead of left to the collector."""
+
+
+def _plan_stack(stack: str | None, stack_file: Path | None, root: Path | None, with_policies: bool,
+                faithful: bool, timings: dict[str, float] | None) -> Plan:
     clock = _PhaseClock(timings)
     root = root or project_root()
     path = stack_file or root / f"Pulumi.{stack}.yaml"

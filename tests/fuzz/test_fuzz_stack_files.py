@@ -56,3 +56,33 @@ def test_every_generated_flink_config_gets_an_answer_from_flinkplat_memory(tmp_p
         if outcome.failure:
             failures.append(f"{outcome.case.label}: {outcome.failure}\n    stderr: {outcome.stderr[-300:]!r}")
     assert not failures, f"{len(failures)} cases failed:\n" + "\n".join(failures[:20])
+
+
+def test_libyaml_reads_every_generated_file_as_the_pure_python_loader_does():
+    """load_yaml reads with libyaml's parser first (speed) and falls back to the pure-Python loader on any
+    problem: whatever the fast reader accepts must be exactly what the pure-Python loader reads."""
+    from flinkplat.config import yamlfile
+    from tests.fuzz.stackfuzz import make_memory_case
+
+    assert yamlfile._FastLoader is not None, "PyYAML without libyaml: the fast reader is not exercised"
+    cases = [make_case(SEED, index) for index in range(COUNT * 5)]
+    cases += [make_memory_case(SEED, index) for index in range(COUNT)]
+    fast_reads = 0
+    for case in cases:
+        try:
+            text = yamlfile.decode_utf8(case.data)
+        except yamlfile.YamlProblem:
+            continue
+        read, fast = yamlfile._load_fast(text)
+        if not read:
+            continue
+        fast_reads += 1
+        loader = yamlfile._Loader(text)
+        try:
+            pure = loader.get_single_data()
+        except Exception as error:  # noqa: BLE001
+            pytest.fail(f"{case.label}: libyaml read it, the pure-Python loader refuses it: {error}")
+        finally:
+            loader.dispose()
+        assert repr(fast) == repr(pure), case.label  # repr: types (1 vs True vs 1.0) and key order count too
+    assert fast_reads > len(cases) // 4, fast_reads  # the generator still produces readable files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -158,6 +159,18 @@ def test_dashboard_config_map_for_the_grafana_sidecar(prod_loaded):
             assert not any(w in target["expr"] for w in WRONG if w != "_total"), target["expr"]
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     assert dashboard["uid"] == monitoring.dashboard_uid(placement) and len(dashboard["uid"]) <= 40
+
+
+def test_dashboard_json_from_the_template_is_byte_for_byte_the_encoders(prod_loaded, dev_loaded):
+    for loaded in (prod_loaded, dev_loaded):
+        for placement in resolve(loaded.config):
+            assert monitoring.dashboard_json(placement) == json.dumps(monitoring.dashboard(placement), indent=1,
+                                                                      sort_keys=True)
+    # Strings JSON must escape, and one holding another field's marker text: replaced once, never twice.
+    odd = SimpleNamespace(namespace='ns"\\é', cluster=SimpleNamespace(name="c\u2028\U0001F600"),
+                          team=SimpleNamespace(name="@@flinkplat-dashboard-kube@@"), kube=SimpleNamespace(name="k</"),
+                          key="odd/key")
+    assert monitoring.dashboard_json(odd) == json.dumps(monitoring.dashboard(odd), indent=1, sort_keys=True)
 
 
 def test_service_monitor_variant_selects_the_operators_pod_labels_per_mode(prod_doc):
