@@ -37,21 +37,8 @@ for tool in go mvn; do
 done
 
 mkdir -p "$DIR"
-WORK=$(mktemp -d)
-LOG="$WORK/setup.log"
-trap 'rm -rf "$WORK"' EXIT
-run() {  # run a command, keeping its output in the log unless verbose
-  if [ "${FLINKPLAT_ENVTEST_VERBOSE:-}" = 1 ]; then "$@"; else "$@" >>"$LOG" 2>&1; fi
-}
-fail() {
-  echo "envtest: $1 failed; log follows" >&2
-  tail -n 60 "$LOG" >&2 || true
-  exit 1
-}
-export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0
-modinfo() {  # modinfo MODULE@VERSION FIELD -> prints the field of `go mod download -json`
-  (cd "$WORK" && go mod download -json "$1") | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-build.sh"
+go_build_env envtest FLINKPLAT_ENVTEST_VERBOSE
 
 # ---------------------------------------------------------------------------------------------------------------
 # kube-apiserver, kube-controller-manager, kubectl. k8s.io/kubernetes points its k8s.io/* staging modules at

@@ -36,22 +36,8 @@ if [ -f "$STAMP" ] && ! grep -qF "\"stamp\": \"$WANT\"" "$STAMP"; then
   rm -f "$DIR/bin/pulumi" "$DIR/bin/pulumi-resource-kubernetes" "$STAMP"
 fi
 mkdir -p "$DIR/bin"
-WORK=$(mktemp -d)
-LOG="$WORK/setup.log"
-trap 'rm -rf "$WORK"' EXIT
-run() {  # run a command, keeping its output in the log unless verbose
-  if [ "${FLINKPLAT_PULUMI_VERBOSE:-}" = 1 ]; then "$@"; else "$@" >>"$LOG" 2>&1; fi
-}
-fail() {
-  echo "pulumi: $1 failed; log follows" >&2
-  tail -n 60 "$LOG" >&2 || true
-  exit 1
-}
-export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0
-modinfo() {  # modinfo MODULE@VERSION FIELD -> prints the field of `go mod download -json`
-  (cd "$WORK" && go mod download -json "$1" 2>>"$LOG") \
-    | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-build.sh"
+go_build_env pulumi FLINKPLAT_PULUMI_VERBOSE
 
 # ---------------------------------------------------------------------------------------------------------------
 # The CLI. `go install …@version` refuses modules with replace directives, and pkg/go.mod has some. A throwaway main
