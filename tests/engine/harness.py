@@ -50,7 +50,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -61,6 +60,7 @@ from typing import Any, Callable, Mapping, Sequence
 import yaml
 
 from flinkplat import versions
+from flinkplat.rollout.automation import project_program
 from tests.acceptance.envtest import EnvTest, cache_root, envtest_info, write_kubeconfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,20 +198,9 @@ def flinkplat_plan(stack_file: Path, out: Path | None = None) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def run_project_program() -> None:
-    """The inline program: the project's own __main__.py, exactly as `pulumi up` would run it.
-
-    `__main__.py` ends a bad-config run with pulumi.error + sys.exit(1), which the language host turns into a failed
-    program; in-process that is a SystemExit, turned into the RunError the Automation API reports the same way."""
-    import pulumi
-
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    try:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
-    except SystemExit as exit_:
-        if exit_.code not in (0, None):
-            raise pulumi.RunError(f"the program exited with code {exit_.code}") from None
+# The inline program: the project's own __main__.py, exactly as `pulumi up` would run it (the same factory
+# `flinkplat rollout --inline-program` uses; a bad-config exit becomes the RunError the engine reports).
+run_project_program = project_program(ROOT)
 
 
 class PolicyPackShim:
